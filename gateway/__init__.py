@@ -1,0 +1,1 @@
+"""govgate's platform: settings, the event log, the store, the HTTP gateway and the CLI."""

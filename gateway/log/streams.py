@@ -1,0 +1,33 @@
+"""The streams of the log, what each carries, and how they are named on Kafka."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAJOR_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    name: str
+    record_type: str  # the Avro record name its values carry
+    key: str  # what the key is; records with one key stay in order
+    compacted: bool  # Kafka keeps only the newest record per key
+
+
+STREAMS: dict[str, Stream] = {
+    s.name: s
+    for s in (
+        Stream("case-events", "CaseEvent", "case number (办件编号)", compacted=False),
+        Stream("certificates", "Certificate", "certificate id (证照标识)", compacted=True),
+        Stream("materials", "Material", "material id (材料标识)", compacted=True),
+        Stream("dead-letters", "DeadLetter", "event id", compacted=False),
+        Stream("audit-anchors", "AuditAnchor", "gateway id", compacted=False),
+        Stream("supervision-alerts", "SupervisionAlert", "case number (办件编号)", compacted=False),
+    )
+}
+
+
+def topic_name(prefix: str, stream: str) -> str:
+    """`<prefix>.<stream>.v<major>`, e.g. `gov.case-events.v1`."""
+    return f"{prefix}.{stream}.v{MAJOR_VERSION}"

@@ -1,0 +1,126 @@
+"""Settings: one frozen object per process, from `GOVGATE_*` variables and an optional TOML file.
+
+Variables map onto the nested models with a single underscore after the section name:
+`GOVGATE_DATABASE_URL` → `database.url`, `GOVGATE_KAFKA_BOOTSTRAP` → `kafka.bootstrap`,
+`GOVGATE_KAFKA_TOPIC_PREFIX` → `kafka.topic_prefix`. `GOVGATE_CONFIG` names a TOML file whose
+tables are the same sections (`[database]`, `[kafka]`, …); variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    """The gateway's own database: the SQL event log (when no Kafka) and, later, the stores."""
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite at DATA_DIR/govgate.db. "
+        "postgresql://… and sqlite:///… are given their async drivers.",
+    )
+    pool_size: int = 10
+    migrate_on_start: bool = True
+    echo: bool = False
+
+
+class KafkaSettings(_Section):
+    """The Kafka event log; unset `bootstrap` means the SQL log in the gateway's database."""
+
+    bootstrap: str | None = None
+    topic_prefix: str = Field(default="gov", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    partitions: int = Field(default=6, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    client_id: str = "govgate"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    linger_ms: int = Field(default=5, ge=0)
+    request_timeout_ms: int = Field(default=30_000, ge=1_000)
+    session_timeout_ms: int = Field(
+        default=10_000, ge=1_000, description="consumer-group session and rebalance timeout"
+    )
+
+
+class LogSettings(_Section):
+    """Behaviour of the SQL log's readers."""
+
+    poll_interval_ms: int = Field(
+        default=100, ge=5, description="how often a reader in another process checks for appends"
+    )
+
+
+class GatewaySettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GOVGATE_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        frozen=True,
+        extra="ignore",  # GOVGATE_CONFIG and GOVGATE_TEST_* are not settings
+    )
+
+    data_dir: Path = Path("var")
+    database: DatabaseSettings = DatabaseSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    log: LogSettings = LogSettings()
+    gateway: GatewaySettings = GatewaySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config := os.environ.get("GOVGATE_CONFIG"):
+            if not Path(config).is_file():
+                raise FileNotFoundError(f"GOVGATE_CONFIG={config!r}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    @property
+    def log_backend(self) -> Literal["kafka", "sql"]:
+        return "kafka" if self.kafka.bootstrap else "sql"
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with an async driver, defaulting to SQLite in the data directory."""
+        url = self.database.url or f"sqlite:///{self.data_dir / 'govgate.db'}"
+        return async_url(url)
+
+
+def async_url(url: str) -> str:
+    """Give a plain SQLAlchemy URL its asyncio driver (asyncpg, aiosqlite, aiomysql)."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("mysql://", "mysql+aiomysql://"),
+        ("mariadb://", "mysql+aiomysql://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

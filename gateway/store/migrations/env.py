@@ -1,0 +1,38 @@
+"""Alembic environment: used programmatically by gateway.store.migrate (a connection is
+passed in), or from the command line with alembic.ini (an engine is made from GOVGATE_*)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from gateway.settings import Settings
+from gateway.store.tables import metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_with_engine() -> None:
+    from gateway.store.engine import make_engine
+
+    engine = make_engine(Settings().database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(_run)
+    await engine.dispose()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    asyncio.run(_run_with_engine())
