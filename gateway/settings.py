@@ -52,6 +52,9 @@ class KafkaSettings(_Section):
     sasl_password: SecretStr | None = None
     linger_ms: int = Field(default=5, ge=0)
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
+    startup_wait_s: float = Field(
+        default=120, ge=0, description="how long a starting process retries unreachable brokers"
+    )
     session_timeout_ms: int = Field(
         default=10_000, ge=1_000, description="consumer-group session and rebalance timeout"
     )

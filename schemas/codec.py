@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from fastavro.schema import expand_schema, parse_schema
@@ -31,6 +31,8 @@ CONTENT_TYPE = "application/avro"
 CE_TYPE_PREFIX = "cn.govgate."
 
 Headers = list[tuple[str, bytes]]
+_SPECVERSION = ("ce_specversion", b"1.0")
+_CONTENT_TYPE = ("content-type", CONTENT_TYPE.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,9 @@ class _RecordCodec:
         self.subject_path = schema.attribute("subject").split(".")
         self.ce_type = f"{CE_TYPE_PREFIX}{schema.name}.v1"
         self.dataschema = f"urn:govgate:schema:{schema.name}:{schema.fingerprint.hex()}"
-        expanded = expand_schema(schema.raw)
+        self.type_header = ("ce_type", self.ce_type.encode())
+        self.dataschema_header = ("ce_dataschema", self.dataschema.encode())
+        expanded = cast(dict[str, Any], expand_schema(schema.raw))  # named types inlined
         self.fields = [
             (f["name"], "default" in f, parse_schema(f["type"])) for f in expanded["fields"]
         ]
@@ -139,23 +143,23 @@ class EventCodec:
         codec = self._codec(name)
         value = codec.encode(record)
         try:
-            key = str(_lookup(record, codec.key_path))
-            event_time = _lookup(record, codec.time_path)
-            subject = str(_lookup(record, codec.subject_path))
-            source = "/sources/" + str(record["provenance"]["source_system"])
+            key = str(_lookup(record, codec.key_path)).encode()
+            event_time = _rfc3339(_lookup(record, codec.time_path)).encode()
+            subject = str(_lookup(record, codec.subject_path)).encode()
+            source = b"/sources/" + str(record["provenance"]["source_system"]).encode()
         except (KeyError, TypeError) as exc:  # pragma: no cover - encode() already checked shape
             raise EncodeError("SCHEMA_MISMATCH", f"{name}: {exc}") from exc
         headers: Headers = [
-            ("ce_specversion", b"1.0"),
+            _SPECVERSION,
             ("ce_id", str(record["event_id"]).encode()),
-            ("ce_source", source.encode()),
-            ("ce_type", codec.ce_type.encode()),
-            ("ce_time", _rfc3339(event_time).encode()),
-            ("ce_subject", subject.encode()),
-            ("ce_dataschema", codec.dataschema.encode()),
-            ("content-type", CONTENT_TYPE.encode()),
+            ("ce_source", source),
+            codec.type_header,
+            ("ce_time", event_time),
+            ("ce_subject", subject),
+            codec.dataschema_header,
+            _CONTENT_TYPE,
         ]
-        return EncodedEvent(key=key.encode(), value=value, headers=headers)
+        return EncodedEvent(key=key, value=value, headers=headers)
 
     def decode(self, data: bytes) -> DecodedEvent:
         """Decode a single-object value into the current shape of its record type.
@@ -186,6 +190,8 @@ class EventCodec:
             )
         if not isinstance(record, dict):  # pragma: no cover - record schemas decode to dicts
             raise DecodeError("MALFORMED_BODY", f"{writer.name}: decoded to {type(record)}")
+        if isinstance(event_id := record.get("event_id"), uuid.UUID):
+            record["event_id"] = str(event_id)  # as written: ids are text everywhere else
         return DecodedEvent(name=writer.name, writer_version=writer.version, record=record)
 
 

@@ -39,7 +39,8 @@ def _avro(schema: LoadedSchema) -> avro.schema.Schema:
 
 
 def _incompatibility(reader: LoadedSchema, writer: LoadedSchema) -> str | None:
-    result = ReaderWriterCompatibilityChecker().get_compatibility(_avro(reader), _avro(writer))
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+    result = checker.get_compatibility(_avro(reader), _avro(writer))
     if result.compatibility is SchemaCompatibilityType.compatible:
         return None
     where = ", ".join(sorted(result.locations))

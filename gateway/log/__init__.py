@@ -84,8 +84,10 @@ async def _start_with_backoff(log: KafkaLog, wait: float) -> None:
             return
         except LogUnavailable as exc:
             await log.close()
-            if loop.time() + delay > deadline:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 raise
-            logger.warning("event log unavailable, retrying in %.1fs: %s", delay, exc.detail)
-            await asyncio.sleep(delay)
+            pause = min(delay, remaining)
+            logger.warning("event log unavailable, retrying in %.1fs: %s", pause, exc.detail)
+            await asyncio.sleep(pause)
             delay = min(delay * 2, 10.0)

@@ -1,0 +1,32 @@
+"""The `govgate` command line: one module per command group."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gateway import __version__
+from gateway.cli import db, log, schemas, up
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="govgate")
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """govgate — 政务数据共享网关, the inter-agency data-sharing gateway.
+
+    Settings come from GOVGATE_* environment variables and the TOML file named by
+    GOVGATE_CONFIG. With no GOVGATE_KAFKA_BOOTSTRAP the event log is the SQL log in the
+    gateway's own database (SQLite under ./var by default).
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+main.add_command(up.up)
+main.add_command(log.log)
+main.add_command(schemas.schemas)
+main.add_command(db.db)

@@ -1,0 +1,39 @@
+"""check_record: identifiers inside canonical records must pass their standards."""
+
+from __future__ import annotations
+
+from schemas.checks import check_record
+from tests.samples import SAMPLES, case_event, certificate, material
+
+
+def test_valid_samples_pass() -> None:
+    for name, make in SAMPLES.items():
+        assert check_record(name, make()) == [], name
+
+
+def test_bad_identifiers_are_each_reported_with_field_and_code() -> None:
+    event = case_event()
+    event["region_code"] = "990802"
+    event["applicant"]["id_number"] = event["applicant"]["id_number"][:-1] + "0"
+    errors = check_record("CaseEvent", event)
+    assert {(e.field, e.code) for e in errors} == {
+        ("region_code", "REGION_CODE_PROVINCE"),
+        ("applicant.id_number", "USCC_CHECK"),
+    }
+
+
+def test_a_bad_resident_id_is_masked_in_the_message() -> None:
+    m = material()
+    good = m["holder"]["id_number"]
+    m["holder"]["id_number"] = good[:-1] + ("0" if good[-1] != "0" else "1")
+    [error] = check_record("Material", m)
+    assert error.code == "ID_NUMBER_CHECK"
+    assert error.field == "holder.id_number"
+    assert m["holder"]["id_number"] not in str(error)
+    assert m["holder"]["id_number"][:6] in str(error)
+
+
+def test_certificate_region_is_checked() -> None:
+    cert = certificate()
+    cert["region_code"] = "33080"
+    assert [e.code for e in check_record("Certificate", cert)] == ["REGION_CODE_FORMAT"]
