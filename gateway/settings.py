@@ -28,10 +28,10 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     """The gateway's own database: the SQL event log (when no Kafka) and, later, the stores."""
 
-    url: str | None = Field(
+    url: SecretStr | None = Field(
         default=None,
-        description="SQLAlchemy URL; default SQLite at DATA_DIR/govgate.db. "
-        "postgresql://… and sqlite:///… are given their async drivers.",
+        description="SQLAlchemy URL (secret: it may hold a password); default SQLite at "
+        "DATA_DIR/govgate.db. postgresql://… and sqlite:///… are given their async drivers.",
     )
     pool_size: int = 10
     migrate_on_start: bool = True
@@ -50,6 +50,15 @@ class KafkaSettings(_Section):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle for SSL / SASL_SSL")
+    ssl_certfile: Path | None = Field(default=None, description="client certificate (mTLS)")
+    ssl_keyfile: Path | None = Field(default=None, description="client key (mTLS)")
+    retention_ms: int = Field(
+        default=-1,
+        ge=-1,
+        description="retention of the streams that are not compacted; -1 keeps them forever, "
+        "since the log is the source of truth",
+    )
     linger_ms: int = Field(default=5, ge=0)
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
     startup_wait_s: float = Field(
@@ -111,7 +120,8 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         """The database URL with an async driver, defaulting to SQLite in the data directory."""
-        url = self.database.url or f"sqlite:///{self.data_dir / 'govgate.db'}"
+        given = self.database.url.get_secret_value() if self.database.url else None
+        url = given or f"sqlite:///{self.data_dir / 'govgate.db'}"
         return async_url(url)
 
 

@@ -21,6 +21,7 @@ from aiokafka.errors import (
     KafkaTimeoutError,
     MessageSizeTooLargeError,
 )
+from aiokafka.helpers import create_ssl_context
 
 from gateway.log.base import (
     Appendable,
@@ -82,6 +83,12 @@ class KafkaLog(EventLog):
             "request_timeout_ms": s.request_timeout_ms,
             "security_protocol": s.security_protocol,
         }
+        if s.security_protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(s.ssl_cafile) if s.ssl_cafile else None,
+                certfile=str(s.ssl_certfile) if s.ssl_certfile else None,
+                keyfile=str(s.ssl_keyfile) if s.ssl_keyfile else None,
+            )
         if s.sasl_mechanism:
             options["sasl_mechanism"] = s.sasl_mechanism
             options["sasl_plain_username"] = s.sasl_username
@@ -118,7 +125,7 @@ class KafkaLog(EventLog):
                     topic_name(self.settings.topic_prefix, s.name),
                     num_partitions=self.settings.partitions,
                     replication_factor=self.settings.replication_factor,
-                    topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
+                    topic_configs=self._topic_config(s.compacted),
                 )
                 for s in STREAMS.values()
                 if topic_name(self.settings.topic_prefix, s.name) not in existing
@@ -131,6 +138,11 @@ class KafkaLog(EventLog):
                         raise LogError(f"kafka: creating topic {name} failed with error {code}")
         finally:
             await admin.close()
+
+    def _topic_config(self, compacted: bool) -> dict[str, str]:
+        if compacted:
+            return {"cleanup.policy": "compact"}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.settings.retention_ms)}
 
     async def append(self, stream: str, records: Sequence[Appendable]) -> list[Appended]:
         topic = self.topic(stream)

@@ -1,0 +1,1 @@
+"""Sources: each knows how to read one kind of department system."""
