@@ -77,6 +77,15 @@ class LogSettings(_Section):
     )
 
 
+class ConnectorsSettings(_Section):
+    """Where connector files (YAML: source + mapping) are found."""
+
+    dir: Path | None = Field(default=None, description="folder of the operator's connector files")
+    shipped: bool = Field(
+        default=True, description="also load the shipped department profiles (connectors/profiles)"
+    )
+
+
 class GatewaySettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -96,6 +105,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     log: LogSettings = LogSettings()
     gateway: GatewaySettings = GatewaySettings()
+    connectors: ConnectorsSettings = ConnectorsSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -57,6 +57,10 @@ class Source(abc.ABC):
     async def committed(self, partition: str, offset: Offset) -> None:  # noqa: B027 - a hook
         """Called after `offset` of `partition` is saved (e.g. to move a finished file)."""
 
+    async def pending(self) -> int | None:
+        """How many records are waiting to be read, if the source can tell cheaply."""
+        return None
+
     async def stop(self) -> None:
         """Ask `batches()` to end after the current batch; safe to call twice."""
         self.stopping.set()

@@ -7,7 +7,7 @@ import logging
 import click
 
 from gateway import __version__
-from gateway.cli import db, log, schemas, up
+from gateway.cli import connect, db, log, schemas, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,3 +30,4 @@ main.add_command(up.up)
 main.add_command(log.log)
 main.add_command(schemas.schemas)
 main.add_command(db.db)
+main.add_command(connect.connect)

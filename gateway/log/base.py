@@ -127,6 +127,8 @@ class EventLog(abc.ABC):
     ) -> AsyncIterator[LogRecord]:
         """Every record from `start` to the end position as of the call."""
         end = await self.end_position(stream)
+        if all((start or {}).get(p, 0) >= off for p, off in end.items()):
+            return
         async with self.reader(stream, start) as reader:
             while any(reader.position().get(p, 0) < off for p, off in end.items()):
                 records = await reader.poll(batch, timeout=1.0)

@@ -219,6 +219,9 @@ class KafkaLog(EventLog):
         )
         async with _translated():
             await consumer.start()
+        # aiokafka 0.14: stop() right after start() re-raises the cancellation of a task that
+        # never ran (NoGroupCoordinator.close); one turn of the loop lets it start.
+        await asyncio.sleep(0)
         try:
             consumer.assign(partitions)
             for tp in partitions:

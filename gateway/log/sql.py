@@ -80,7 +80,7 @@ class SqlLog(EventLog):
     async def _ensure_head(self, stream: str) -> None:
         if stream in self._heads_ready:
             return
-        async with _translated(), self.engine.begin() as conn:
+        async with translated_db_errors(), self.engine.begin() as conn:
             await conn.execute(
                 self._insert(log_heads)
                 .values(stream=stream, next_offset=0)
@@ -104,7 +104,7 @@ class SqlLog(EventLog):
             }
             for r in records
         ]
-        async with self._write_lock, _translated(), self.engine.begin() as conn:
+        async with self._write_lock, translated_db_errors(), self.engine.begin() as conn:
             bumped = await conn.execute(
                 update(log_heads)
                 .where(log_heads.c.stream == stream)
@@ -120,7 +120,7 @@ class SqlLog(EventLog):
 
     async def end_position(self, stream: str) -> Position:
         check_stream(stream)
-        async with _translated(), self.engine.connect() as conn:
+        async with translated_db_errors(), self.engine.connect() as conn:
             head = await conn.scalar(
                 select(log_heads.c.next_offset).where(log_heads.c.stream == stream)
             )
@@ -134,7 +134,7 @@ class SqlLog(EventLog):
             .order_by(log_records.c.log_offset)
             .limit(limit)
         )
-        async with _translated(), self.engine.connect() as conn:
+        async with translated_db_errors(), self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
             LogRecord(
@@ -169,7 +169,7 @@ class SqlLog(EventLog):
         yield consumer
 
     async def ping(self) -> None:
-        async with _translated(), self.engine.connect() as conn:
+        async with translated_db_errors(), self.engine.connect() as conn:
             await conn.scalar(select(1))
 
     async def close(self) -> None:
@@ -213,19 +213,19 @@ class _SqlGroupConsumer(_SqlReader, GroupConsumer):
             index_elements=["group_id", "stream", "partition_no"],
             set_={"next_offset": statement.excluded.next_offset},
         )
-        async with _translated(), self.log.engine.begin() as conn:
+        async with translated_db_errors(), self.log.engine.begin() as conn:
             await conn.execute(statement)
 
     async def committed(self) -> Position:
         query = select(log_group_offsets.c.partition_no, log_group_offsets.c.next_offset).where(
             log_group_offsets.c.group_id == self.group, log_group_offsets.c.stream == self.stream
         )
-        async with _translated(), self.log.engine.connect() as conn:
+        async with translated_db_errors(), self.log.engine.connect() as conn:
             return {row.partition_no: row.next_offset for row in await conn.execute(query)}
 
 
 @asynccontextmanager
-async def _translated() -> AsyncIterator[None]:
+async def translated_db_errors() -> AsyncIterator[None]:
     """Driver errors that mean "the database is not there now" become `LogUnavailable`."""
     try:
         yield

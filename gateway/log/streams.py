@@ -24,6 +24,8 @@ STREAMS: dict[str, Stream] = {
         Stream("dead-letters", "DeadLetter", "event id", compacted=False),
         Stream("audit-anchors", "AuditAnchor", "gateway id", compacted=False),
         Stream("supervision-alerts", "SupervisionAlert", "case number (办件编号)", compacted=False),
+        # Connector offsets on Kafka (JSON values, Kafka Connect's habit): newest per key wins.
+        Stream("connect-offsets", "ConnectorOffset", "connector|partition", compacted=True),
     )
 }
 

@@ -42,3 +42,27 @@ log_group_offsets = Table(
     Column("partition_no", Integer, primary_key=True, autoincrement=False),
     Column("next_offset", BigInteger, nullable=False),
 )
+
+# Connector offsets on the SQL log (on Kafka they live in the compacted connect-offsets topic).
+connector_offsets = Table(
+    "connector_offsets",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("source_partition", String(300), primary_key=True),
+    Column("source_offset", Text, nullable=False),  # JSON
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# What `govgate connect status` shows, whichever log the connectors write to.
+connector_status = Table(
+    "connector_status",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("state", String(32), nullable=False),  # running, waiting, stopped, failed
+    Column("records", BigInteger, nullable=False),
+    Column("dead_letters", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_ms", BigInteger, nullable=True),
+    Column("position", Text, nullable=True),  # JSON: partition → offset summary
+    Column("updated_ms", BigInteger, nullable=False),
+)

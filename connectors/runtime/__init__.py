@@ -1,0 +1,1 @@
+"""The connector runtime: moves records from a source through its mapping to the log."""

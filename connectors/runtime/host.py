@@ -1,0 +1,111 @@
+"""Run a set of connectors in one process, sharing the log, the database and the offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from connectors.errors import ConnectorError, MappingSpecError
+from connectors.mapping.loader import load_connector_spec
+from connectors.mapping.spec import ConnectorSpec
+from connectors.runtime.offsets import OffsetStore, offset_store
+from connectors.runtime.runtime import ConnectorRuntime
+from connectors.runtime.status import ConnectorState, StatusStore
+from connectors.sources.factory import build_source
+from gateway.log import EventLog, open_log
+from gateway.settings import Settings
+from gateway.store import open_database
+
+logger = logging.getLogger(__name__)
+SHIPPED = Path(__file__).resolve().parent.parent / "profiles"
+
+
+def connector_files(settings: Settings) -> dict[str, Path]:
+    """Connector files by name; the operator's folder wins over the shipped profiles."""
+    folders = ([SHIPPED] if settings.connectors.shipped else []) + (
+        [settings.connectors.dir] if settings.connectors.dir else []
+    )
+    files: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")):
+            files[path.stem] = path
+    return files
+
+
+def load_specs(settings: Settings, names: list[str] | None = None) -> list[ConnectorSpec]:
+    files = connector_files(settings)
+    unknown = sorted(set(names or []) - set(files))
+    if unknown:
+        raise MappingSpecError(
+            f"no connector named {', '.join(unknown)}; known: {', '.join(files)}"
+        )
+    specs = [load_connector_spec(files[name]) for name in (names or sorted(files))]
+    for spec, name in zip(specs, names or sorted(files), strict=True):
+        if spec.name != name:
+            raise MappingSpecError(f"{files[name]}: name {spec.name!r} differs from the file name")
+    return specs
+
+
+@dataclass
+class Host:
+    settings: Settings
+    engine: AsyncEngine
+    log: EventLog
+    offsets: OffsetStore
+    status: StatusStore
+
+
+@asynccontextmanager
+async def open_host(settings: Settings) -> AsyncIterator[Host]:
+    async with AsyncExitStack() as stack:
+        engine = await stack.enter_async_context(open_database(settings))
+        log = await stack.enter_async_context(
+            open_log(settings, engine, wait=settings.kafka.startup_wait_s)
+        )
+        yield Host(settings, engine, log, offset_store(log, engine), StatusStore(engine))
+
+
+async def run_connectors(
+    host: Host,
+    specs: list[ConnectorSpec],
+    stop: asyncio.Event,
+    *,
+    backfill: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[ConnectorState]:
+    """Run every connector until it ends (backfill) or `stop` is set; one failing connector
+    does not stop the others."""
+    runtimes = [
+        ConnectorRuntime(
+            spec,
+            build_source(spec, backfill=backfill),
+            host.log,
+            host.offsets,
+            host.status,
+            on_batch=on_batch,
+        )
+        for spec in specs
+    ]
+
+    async def stopper() -> None:
+        await stop.wait()
+        for runtime in runtimes:
+            await runtime.stop()
+
+    async def guarded(runtime: ConnectorRuntime) -> ConnectorState:
+        try:
+            return await runtime.run()
+        except ConnectorError:
+            return runtime.state
+
+    watcher = asyncio.create_task(stopper())
+    try:
+        return list(await asyncio.gather(*(guarded(r) for r in runtimes)))
+    finally:
+        watcher.cancel()
