@@ -36,7 +36,7 @@ class RecordError(ConnectorError):
 
     def __init__(self, code: str, field: str | None, reason: str) -> None:
         super().__init__(reason)
-        self.code = code  # type: ignore[misc]  # per instance, unlike the class-level codes
+        self.code = code  # per instance, unlike the class-level codes
         self.field = field
         self.reason = reason
 

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -135,6 +136,6 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def govgate_bin() -> str:
-    path = shutil.which("govgate", path=str(Path(os.sys.executable).parent))
+    path = shutil.which("govgate", path=str(Path(sys.executable).parent))
     assert path, "the govgate console script is not installed in this environment"
     return path

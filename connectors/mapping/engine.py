@@ -126,9 +126,10 @@ def _converter(name: str, rule: FieldRule, leaf: Leaf) -> Converter:
             _check_symbol(name, code_value, leaf)
     if rule.has_default:
         _check_symbol(name, rule.default, leaf)
-    read = _template(rule.template) if rule.template else _source(rule.from_ or "", rule.nulls)
+    columns = [rule.from_] if isinstance(rule.from_, str) else list(rule.from_ or [])
+    read = _template(rule.template) if rule.template else _source(columns, rule.nulls)
     convert = _typed(leaf, rule)
-    source_field = rule.from_ or name
+    source_field = "/".join(columns) or name
 
     def run(data: Mapping[str, Any]) -> Any:
         raw = read(data)
@@ -163,16 +164,20 @@ def _check_symbol(name: str, value: Any, leaf: Leaf) -> Any:
     return value
 
 
-def _source(column: str, nulls: list[str]) -> Callable[[Mapping[str, Any]], Any]:
+def _source(columns: list[str], nulls: list[str]) -> Callable[[Mapping[str, Any]], Any]:
+    """The first of `columns` with a value; blank text and `nulls` count as no value."""
     none_values = {"", *nulls}
 
     def read(data: Mapping[str, Any]) -> Any:
-        value = data.get(column)
-        if isinstance(value, str):
-            value = value.strip()
-            if value in none_values:
-                return None
-        return value
+        for column in columns:
+            value = data.get(column)
+            if isinstance(value, str):
+                value = value.strip()
+                if value in none_values:
+                    continue
+            if value is not None:
+                return value
+        return None
 
     return read
 

@@ -30,7 +30,7 @@ class FieldRule(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    from_: str | None = Field(default=None, alias="from")
+    from_: str | list[str] | None = Field(default=None, alias="from")  # a list: first non-empty
     const: Any = _UNSET
     template: str | None = None
     codes: dict[str, Any] | None = None  # source code → canonical value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -73,17 +73,24 @@ class ConnectorRuntime:
 
     async def run(self) -> ConnectorState:
         backoff = Backoff()
+        if (status := self.status) is not None:
+            await self._retrying(lambda: status.resume(self.state))
         try:
             while not self._stopping.is_set():
                 try:
                     saved = await self._retrying(lambda: self.offsets.load(self.spec.name))
                     await self.source.start(_SavedOffsets(saved))
                     self.state.state = "running"
-                    async for batch in self.source.batches():
-                        await self._deliver(batch)
-                        backoff.reset()
-                        if self._stopping.is_set():
-                            break
+                    batches = self.source.batches()
+                    try:
+                        async for batch in batches:
+                            await self._deliver(batch)
+                            backoff.reset()
+                            if self._stopping.is_set():
+                                break
+                    finally:  # close the source's generator now, not when it is collected
+                        if isinstance(batches, AsyncGenerator):
+                            await batches.aclose()
                     break  # the source ended: backfill done, or stopped
                 except SourceUnavailable as exc:
                     await self._waiting(f"source unavailable: {exc.detail}")

@@ -21,7 +21,7 @@ class ConnectorState:
 
     connector: str
     state: str = "starting"  # running, waiting (source or log away), stopped, failed
-    records: int = 0
+    records: int = 0  # delivered, in total across runs (a re-delivery counts again)
     dead_letters: int = 0
     last_error: str | None = None
     last_error_ms: int | None = None
@@ -62,6 +62,16 @@ class StatusStore:
         )
         async with translated_db_errors(), self.engine.begin() as conn:
             await conn.execute(statement)
+
+    async def resume(self, state: ConnectorState) -> None:
+        """Carry the totals of earlier runs into `state`, so counts survive restarts."""
+        query = select(connector_status.c.records, connector_status.c.dead_letters).where(
+            connector_status.c.connector == state.connector
+        )
+        async with translated_db_errors(), self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is not None:
+            state.records, state.dead_letters = row.records, row.dead_letters
 
     async def all(self) -> list[dict[str, Any]]:
         async with translated_db_errors(), self.engine.connect() as conn:
