@@ -1,0 +1,474 @@
+"""The SQL source: reads one table of a department database incrementally.
+
+Rows are read in (timestamp, key) order from a watermark with keyset pagination, streamed
+from a server-side cursor and bounded per query, so memory does not grow with the table
+and no transaction stays open for long. Timestamp-mode readers (Kafka Connect's JDBC source)
+miss rows committed late with a timestamp behind the watermark; this one re-reads a
+look-back window behind the watermark once caught up and emits the rows of that window it
+has not emitted yet.
+
+Rows whose timestamp is NULL are never read: they have no place in the order. Text
+timestamps must sort as text in time order (fixed width, year first, as
+`%Y-%m-%d %H:%M:%S` or `%Y%m%d%H%M%S`), since the database compares them as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pymysql
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from sqlalchemy import MetaData, Table, and_, not_, or_, select, type_coerce
+from sqlalchemy.engine import Connection, Row, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    NoSuchTableError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.types import NullType, TypeEngine
+
+from connectors.errors import ConnectorError, SourceConfigError, SourceUnavailable
+from connectors.sources.base import Offset, OffsetReader, Source, SourceRecord
+from gateway.settings import async_url
+
+log = logging.getLogger(__name__)
+
+_Query = Select[*tuple[Any, ...]]
+
+# Look-back memory kept in the offset (see `_Recent`). 10,000 entries of a 12-32 character
+# key and its version make a 0.4-0.7 MB offset: under the 1 MB a Kafka record may have by
+# default, which the compacted `connect-offsets` topic holds the offset in.
+MAX_RECENT = 10_000
+CONNECT_TIMEOUT_S = 10
+
+# Errors that mean "the server is not there now", raised before SQLAlchemy can wrap them.
+_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable; TimeoutError is one too
+    PoolTimeout,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionDoesNotExistError,
+    pymysql.err.OperationalError,
+    pymysql.err.InterfaceError,
+)
+# SQLSTATE classes of PostgreSQL errors that asyncpg raises as plain errors: connection (08),
+# authorization (28), no such database (3D), resources (53), shutdown (57), system (58).
+_UNAVAILABLE_SQLSTATES = frozenset({"08", "28", "3D", "53", "57", "58"})
+_READ_ERRORS: tuple[type[Exception], ...] = (DBAPIError, *_CONNECTION_ERRORS)
+
+
+class SqlSourceConfig(BaseModel):
+    """Where the table is and how its rows are ordered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: SecretStr = Field(
+        description="SQLAlchemy URL; plain postgresql://, mysql://, "
+        "sqlite:/// are given their async drivers"
+    )
+    table: str = Field(min_length=1, description="table name, optionally `schema.table`")
+    key_columns: list[str] = Field(min_length=1, description="primary key column(s)")
+    timestamp_column: str = Field(description="the watermark column, e.g. GXSJ")
+    timestamp_format: str | None = Field(
+        default=None,
+        description="strptime format when the column holds text; None for DATETIME/TIMESTAMP",
+    )
+    lookback_s: float = Field(default=300, ge=0, description="re-read window behind the watermark")
+    batch_size: int = Field(default=1000, ge=1)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    columns: list[str] | None = Field(default=None, description="default: all columns")
+
+
+class _Recent:
+    """Key → version of the rows emitted inside the look-back window, oldest first.
+
+    The look-back re-reads the window and emits a row only if this exact version of it was
+    not emitted. Entries behind the window are pruned. At most `MAX_RECENT` entries are kept:
+    when the window holds more rows (a bulk load stamped with one time), the oldest are
+    forgotten and `floor` rises to their timestamp, shrinking the window to the rows after it.
+    A row committed late behind the floor is then missed, as one behind the window is;
+    re-sending the forgotten rows instead would repeat them on every poll, without end.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._rows: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # key → (version, ts)
+        self._limit = limit
+        self.floor: Any = None  # the look-back reads only rows with a timestamp after this
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def seen(self, key: str, version: str) -> bool:
+        entry = self._rows.get(key)
+        return entry is not None and entry[0] == version
+
+    def add(self, key: str, version: str, ts: Any) -> None:
+        self._rows[key] = (version, ts)
+        self._rows.move_to_end(key)
+        if len(self._rows) > self._limit:
+            _, (_, forgotten) = self._rows.popitem(last=False)
+            if self.floor is None:
+                log.warning("look-back window holds over %d rows; it shrinks", self._limit)
+            if self.floor is None or forgotten > self.floor:
+                self.floor = forgotten
+
+    def prune(self, window_start: Any) -> None:
+        """Forget rows behind the window (from the front; rows sent late may linger a while)."""
+        while self._rows and next(iter(self._rows.values()))[1] < window_start:
+            self._rows.popitem(last=False)
+        if self.floor is not None and self.floor < window_start:
+            self.floor = None  # the window has moved past it
+
+    def snapshot(self) -> dict[str, str]:
+        return {key: version for key, (version, _) in self._rows.items()}
+
+
+def _text(value: Any) -> str:
+    """A value as text for `version` and the offset (ISO 8601 for dates and datetimes)."""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _json(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | None) else _text(value)
+
+
+def _restore(value: Any, column_type: TypeEngine[Any]) -> Any:
+    """A value saved in an offset back to what the driver returns for the column."""
+    if not isinstance(value, str):
+        return value
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    if python_type in (Decimal, int, float):
+        return python_type(value)
+    return value
+
+
+def _after(columns: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`(c1, c2, …) > (v1, v2, …)` compared lexicographically, spelled out for every dialect."""
+    return or_(
+        *(
+            and_(*(c == v for c, v in zip(columns[:i], values[:i], strict=True)), column > value)
+            for i, (column, value) in enumerate(zip(columns, values, strict=True))
+        )
+    )
+
+
+def _connect_args(backend: str, driver: str) -> dict[str, Any]:
+    if driver == "asyncpg":
+        return {"timeout": CONNECT_TIMEOUT_S}
+    if driver == "aiomysql":
+        return {"connect_timeout": CONNECT_TIMEOUT_S}
+    return {"timeout": 30} if backend == "sqlite" else {}  # sqlite: wait for a writer's lock
+
+
+def _make_engine(url: SecretStr, table: str) -> AsyncEngine:
+    try:
+        parsed = make_url(async_url(url.get_secret_value()))
+        args = _connect_args(parsed.get_backend_name(), parsed.get_driver_name())
+        pool = {} if parsed.get_backend_name() == "sqlite" else {"pool_size": 1, "max_overflow": 1}
+        return create_async_engine(parsed, connect_args=args, pool_pre_ping=True, **pool)
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        # the message would quote the URL, password and all
+        raise SourceConfigError(f"{table}: url is not a usable SQLAlchemy URL") from None
+
+
+class SqlSource(Source):
+    """Incremental reader of one table; see the module docstring.
+
+    The offset after a record is `{"ts": watermark as text, "key": [key values]}`. The last
+    record of each batch also carries the look-back memory, `"recent": {key: version}` (and
+    `"floor"` once the window overflowed, see `_Recent`). The runtime saves only the last
+    record's offset of a batch, so the memory (up to `MAX_RECENT` entries) is copied once per
+    batch, not per record; a shared, mutating dict would instead claim rows after a record as
+    sent. Resuming from a record without it is safe: the look-back re-sends the window
+    (duplicates, never gaps).
+    """
+
+    batches_per_query = 50  # bounds each query, and so how long its transaction stays open
+    recent_limit = MAX_RECENT
+
+    def __init__(self, name: str, config: SqlSourceConfig, *, backfill: bool = False) -> None:
+        super().__init__()
+        self.name = name
+        self.config = config
+        self.backfill = backfill
+        self._engine: AsyncEngine | None = None
+        self._ts: Any = None  # watermark: timestamp and key of the last row of the main scan
+        self._key: tuple[Any, ...] = ()
+        self._recent = _Recent(self.recent_limit)
+        self._where = config.table  # for messages: the table and the URL without password
+
+    @property
+    def partition(self) -> str:
+        return self.config.table
+
+    @property
+    def _limit(self) -> int:
+        return self.config.batch_size * self.batches_per_query
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, offsets: OffsetReader) -> None:
+        await self.close()
+        self._engine = _make_engine(self.config.url, self.config.table)
+        self._where = f"{self.config.table} at {self._engine.url.render_as_string()}"
+        try:
+            async with self._engine.connect() as conn:
+                table = await conn.run_sync(self._reflect)
+        except _READ_ERRORS as exc:
+            await self.close()
+            raise self._translate(exc) from exc
+        except BaseException:
+            await self.close()
+            raise
+        self._bind_columns(table)
+        self._load(await offsets.get(self.partition))
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await engine.dispose()
+
+    def _reflect(self, conn: Connection) -> Table:
+        schema, _, name = self.config.table.rpartition(".")
+        try:
+            return Table(name, MetaData(), schema=schema or None, autoload_with=conn)
+        except NoSuchTableError:
+            raise SourceConfigError(f"no table {self.config.table!r} ({self._where})") from None
+
+    def _bind_columns(self, table: Table) -> None:
+        """Resolve the configured names and build the column expressions of the queries."""
+        cfg = self.config
+        names = cfg.columns if cfg.columns is not None else table.c.keys()
+        labels = {self._column_name(table, n): n for n in names}  # the table's name → ours
+        position = [self._column_name(table, n) for n in (cfg.timestamp_column, *cfg.key_columns)]
+        for name, given in zip(position, (cfg.timestamp_column, *cfg.key_columns), strict=True):
+            labels.setdefault(name, given)
+        # selected untyped so `data` holds the values exactly as the driver returns them
+        self._selected = [type_coerce(table.c[n], NullType()).label(v) for n, v in labels.items()]
+        self._order = [table.c[n] for n in position]
+        raw = self._engine is not None and self._engine.dialect.name == "sqlite"
+        # SQLite keeps DATETIME as text, and its typed binds would insist on datetime objects
+        self._position = [type_coerce(c, NullType()) if raw else c for c in self._order]
+        # to restore saved positions; SQLite returns its text, integers and floats as they are
+        self._types = [NullType() if raw else c.type for c in self._order]
+        self._ts_index, *self._key_index = (list(labels).index(n) for n in position)
+
+    def _column_name(self, table: Table, name: str) -> str:
+        """The table's own spelling of `name` (PostgreSQL folds unquoted names to lower case)."""
+        if name in table.c:
+            return name
+        folded = [c for c in table.c.keys() if c.lower() == name.lower()]
+        if len(folded) == 1:
+            return folded[0]
+        raise SourceConfigError(
+            f"table {self.config.table!r} has no column {name!r} "
+            f"(it has {', '.join(table.c.keys())})"
+        )
+
+    def _load(self, saved: Offset | None) -> None:
+        self._ts, self._key, self._recent = None, (), _Recent(self.recent_limit)
+        if saved is None:
+            return
+        try:
+            position = [saved["ts"], *saved["key"]]
+            ts, *key = (_restore(v, t) for v, t in zip(position, self._types, strict=True))
+            for k, version in dict(saved.get("recent") or {}).items():
+                self._recent.add(k, version, _restore(version, self._types[0]))
+            if "floor" in saved:
+                self._recent.floor = _restore(saved["floor"], self._types[0])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceConfigError(
+                f"saved offset of {self.config.table!r} does not fit its key and timestamp "
+                f"columns: {exc}"
+            ) from None
+        self._ts, self._key = ts, tuple(key)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def batches(self) -> AsyncIterator[list[SourceRecord]]:
+        while not self.stopping.is_set():
+            read = 0
+            async with contextlib.aclosing(self._stream(self._main_query())) as parts:
+                async for rows in parts:
+                    read += len(rows)
+                    yield self._main_batch(rows)
+                    if self.stopping.is_set():
+                        return
+            if read >= self._limit:
+                continue  # more rows behind this query's limit
+            async with contextlib.aclosing(self._look_back()) as late:
+                async for batch in late:
+                    yield batch
+                    if self.stopping.is_set():
+                        return
+            if self.backfill:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.config.poll_interval_s)
+
+    def _main_query(self) -> _Query:
+        """The rows after the watermark, in (timestamp, key) order."""
+        query = select(*self._selected).where(self._position[0].is_not(None))
+        if self._ts is not None:
+            query = query.where(
+                self._position[0] >= self._ts, _after(self._position, (self._ts, *self._key))
+            )
+        return query.order_by(*self._order).limit(self._limit)
+
+    def _window_query(self, start: Any, cursor: tuple[Any, ...] | None) -> _Query:
+        """The rows of the look-back window up to the watermark, after `cursor`."""
+        ts = self._position[0]
+        query = select(*self._selected).where(
+            ts >= start, ts <= self._ts, not_(_after(self._position, (self._ts, *self._key)))
+        )
+        if self._recent.floor is not None:
+            query = query.where(ts > self._recent.floor)
+        if cursor is not None:
+            query = query.where(_after(self._position, cursor))
+        return query.order_by(*self._order).limit(self._limit)
+
+    async def _stream(self, query: _Query) -> AsyncGenerator[Sequence[Row[Any]]]:
+        """The rows of `query` in partitions of `batch_size`, from a server-side cursor."""
+        assert self._engine is not None, "start() first"
+        try:
+            async with self._engine.connect() as conn:
+                result = await conn.stream(
+                    query.execution_options(yield_per=self.config.batch_size)
+                )
+                try:
+                    async for rows in result.partitions():
+                        if rows:
+                            yield rows
+                finally:
+                    await result.close()  # MySQL: drain an abandoned cursor before the rollback
+        except _READ_ERRORS as exc:
+            raise self._translate(exc) from exc
+
+    async def _look_back(self) -> AsyncGenerator[list[SourceRecord]]:
+        """The rows of the window not emitted yet: rows committed late, behind the watermark."""
+        if self._ts is None:
+            return
+        start, cursor = self._window_start(), None
+        while True:
+            read = 0
+            query = self._window_query(start, cursor)
+            async with contextlib.aclosing(self._stream(query)) as parts:
+                async for rows in parts:
+                    read += len(rows)
+                    cursor = self._position_of(rows[-1])
+                    if batch := self._late_batch(rows):
+                        yield batch
+            if read < self._limit:
+                return
+
+    def _window_start(self) -> Any:
+        """The watermark minus the look-back, in the column's own type."""
+        ts, delta = self._ts, timedelta(seconds=self.config.lookback_s)
+        if isinstance(ts, date):
+            return ts - delta
+        fmt = self.config.timestamp_format
+        if not isinstance(ts, str):
+            raise SourceConfigError(
+                f"{self.config.table}.{self.config.timestamp_column} holds "
+                f"{type(ts).__name__} values; expected DATETIME/TIMESTAMP or text"
+            )
+        try:
+            parsed = datetime.strptime(ts, fmt) if fmt else datetime.fromisoformat(ts)
+        except ValueError:
+            raise SourceConfigError(
+                f"{self.config.table}.{self.config.timestamp_column} value {ts!r} does not "
+                f"match timestamp_format {fmt!r}"
+            ) from None
+        start = parsed - delta
+        if fmt:
+            return start.strftime(fmt)
+        return start.isoformat(sep=ts[10] if len(ts) > 10 else " ")
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _position_of(self, row: Row[Any]) -> tuple[Any, ...]:
+        return (row[self._ts_index], *(row[i] for i in self._key_index))
+
+    def _record(self, row: Row[Any]) -> SourceRecord:
+        key = "|".join(str(row[i]) for i in self._key_index)
+        return SourceRecord(
+            partition=self.partition,
+            offset={"ts": _text(self._ts), "key": [_json(k) for k in self._key]},
+            table=self.config.table,
+            key=key,
+            version=_text(row[self._ts_index]),
+            data=dict(row._mapping),
+        )
+
+    def _main_batch(self, rows: Sequence[Row[Any]]) -> list[SourceRecord]:
+        batch = []
+        for row in rows:
+            self._ts, *key = self._position_of(row)
+            self._key = tuple(key)
+            record = self._record(row)
+            self._recent.add(record.key, record.version, self._ts)
+            batch.append(record)
+        if isinstance(self._ts, str | date):
+            self._recent.prune(self._window_start())
+        return self._sealed(batch)
+
+    def _late_batch(self, rows: Sequence[Row[Any]]) -> list[SourceRecord]:
+        batch = []
+        for row in rows:
+            record = self._record(row)
+            if not self._recent.seen(record.key, record.version):
+                self._recent.add(record.key, record.version, row[self._ts_index])
+                batch.append(record)
+        return self._sealed(batch)
+
+    def _sealed(self, batch: list[SourceRecord]) -> list[SourceRecord]:
+        """Attach the look-back memory to the last record, the one whose offset is saved."""
+        if batch:
+            batch[-1].offset["recent"] = self._recent.snapshot()
+            if self._recent.floor is not None:
+                batch[-1].offset["floor"] = _text(self._recent.floor)
+        return batch
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _translate(self, exc: BaseException) -> ConnectorError:
+        """Driver errors become the connector's: unreachable → retriable, wrong → config.
+
+        Any other database error (bad data, a constraint) is re-raised as it is: it is
+        neither the server's absence nor our configuration.
+        """
+        orig = getattr(exc, "orig", None) or exc
+        detail = f"{self._where}: {type(orig).__name__}: {orig}"
+        if isinstance(exc, ProgrammingError) and not exc.connection_invalidated:
+            return SourceConfigError(f"cannot query {detail}")
+        if isinstance(exc, DBAPIError) and not (
+            exc.connection_invalidated
+            or isinstance(exc, OperationalError | InterfaceError)
+            or isinstance(orig, _CONNECTION_ERRORS)
+            or str(getattr(orig, "sqlstate", ""))[:2] in _UNAVAILABLE_SQLSTATES
+        ):
+            raise exc
+        return SourceUnavailable(f"cannot read {detail}")
