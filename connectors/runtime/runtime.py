@@ -121,7 +121,7 @@ class ConnectorRuntime:
             await self.source.committed(partition, offset)
         self.state.records += len(good)
         self.state.dead_letters += len(dead)
-        self.state.position.update(last)
+        self.state.position.update({p: _summary(o) for p, o in last.items()})
         self.state.state = "running"
         if self.on_batch is not None:
             self.on_batch(len(batch))
@@ -202,3 +202,10 @@ class ConnectorRuntime:
             await self.status.publish(self.state, force=force)
         except LogError as exc:  # status is for operators; never stop delivery for it
             logger.warning("connector %s: status not saved: %s", self.spec.name, exc.detail)
+
+
+def _summary(offset: Offset) -> Offset:
+    """An offset as operators see it: bulky look-back memories shown by their size."""
+    return {
+        k: (len(v) if isinstance(v, dict | list) and len(v) > 5 else v) for k, v in offset.items()
+    }

@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 import pymysql
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from sqlalchemy import MetaData, Table, and_, not_, or_, select, type_coerce
+from sqlalchemy import MetaData, Table, and_, func, not_, or_, select, type_coerce
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -40,6 +40,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import table as sql_table
 from sqlalchemy.types import NullType, TypeEngine
 
 from connectors.errors import ConnectorError, SourceConfigError, SourceUnavailable
@@ -249,6 +250,19 @@ class SqlSource(Source):
     async def close(self) -> None:
         if self._engine is not None:
             engine, self._engine = self._engine, None
+            await engine.dispose()
+
+    async def pending(self) -> int | None:
+        """Rows in the table: what a backfill from the start reads, for its progress and ETA."""
+        schema, _, name = self.config.table.rpartition(".")
+        count = select(func.count()).select_from(sql_table(name, schema=schema or None))
+        engine = _make_engine(self.config.url, self.config.table)
+        try:
+            async with engine.connect() as conn:
+                return int(await conn.scalar(count) or 0)
+        except _READ_ERRORS:
+            return None
+        finally:
             await engine.dispose()
 
     def _reflect(self, conn: Connection) -> Table:

@@ -1,6 +1,14 @@
-"""`govgate up`: start everything that runs in the gateway process."""
+"""`govgate up`: start everything that runs in the gateway process (and, with --demo, the
+simulated departments and their connectors)."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Iterator
 
 import click
 import uvicorn
@@ -8,11 +16,27 @@ import uvicorn
 from gateway.app import create_app
 from gateway.settings import Settings
 
+logger = logging.getLogger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn leaving SIGTERM/SIGINT to us, so connectors can finish their batch first."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
 
 @click.command()
 @click.option("--host", help="Address to listen on (default: gateway.host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: gateway.port, 8080).")
-def up(host: str | None, port: int | None) -> None:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also run four simulated departments (发改, 市场监管, 自然资源, 人社) under "
+    "DATA_DIR/departments and their connectors, so events flow from the start.",
+)
+def up(host: str | None, port: int | None, demo: bool) -> None:
     """Start the gateway on the configured store and log; serves /healthz and /readyz."""
     settings = Settings()
     config = uvicorn.Config(
@@ -23,4 +47,41 @@ def up(host: str | None, port: int | None) -> None:
         proxy_headers=False,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    if not demo:
+        uvicorn.Server(config).run()
+        return
+    asyncio.run(_serve_with_demo(settings, config))
+
+
+async def _serve_with_demo(settings: Settings, config: uvicorn.Config) -> None:
+    from connectors.runtime.host import load_specs, open_host, run_connectors
+    from connectors.simulators.demo import Demo
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = _EmbeddedServer(config)
+    async with Demo(settings.data_dir / "departments", zrzy_port=0) as departments:
+        departments.drop_folder.mkdir(parents=True, exist_ok=True)
+        zrzy = asyncio.create_task(departments.serve_zrzy(stop=stop))
+        while departments.zrzy_port == 0 and not zrzy.done():
+            await asyncio.sleep(0.01)
+        os.environ.update(
+            GOVGATE_FGW_DB_URL=departments.fgw_url,
+            GOVGATE_SCJG_DB_URL=departments.scjg_url,
+            GOVGATE_ZRZY_API_URL=departments.zrzy_url,
+            GOVGATE_ZRZY_API_AUTH=f"Bearer {departments.zrzy_token}",
+            GOVGATE_RS_DROP_DIR=str(departments.drop_folder),
+        )
+        specs = load_specs(settings)
+        logger.info(
+            "demo: %d departments simulated, connectors %s", 4, ", ".join(s.name for s in specs)
+        )
+        async with open_host(settings) as host:
+            serving = asyncio.create_task(server.serve())
+            busy = asyncio.create_task(departments.run(stop))
+            pulling = asyncio.create_task(run_connectors(host, specs, stop))
+            await stop.wait()
+            server.should_exit = True
+            await asyncio.gather(serving, busy, pulling, zrzy)

@@ -1,0 +1,169 @@
+"""The demo's four busy departments (`govgate up --demo`).
+
+`Demo` owns the four simulators — 发改 and 市场监管 as SQLite files in a folder, 自然资源 in
+memory behind its HTTP API, 人社 as a drop folder — fills them with some history on first
+start, and keeps them changing so the feed stays live. Paths, host, port and token are
+constructor arguments; the attributes `fgw_url`, `scjg_url`, `zrzy_url`, `zrzy_token` and
+`drop_folder` tell the connectors where to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+
+from connectors.simulators.fgw import FgwSimulator
+from connectors.simulators.rs import RsSimulator
+from connectors.simulators.scjg import ScjgSimulator
+from connectors.simulators.zrzy import ZrzySimulator, create_app
+
+__all__ = ["Demo"]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process that embeds it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Demo:
+    """Four simulated departments, kept busy; use as `async with Demo(folder) as demo:`."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        seed: int = 0,
+        bad_share: float = 0.02,
+        region: str = "330802",
+        drop_folder: Path | None = None,
+        zrzy_host: str = "127.0.0.1",
+        zrzy_port: int = 8731,
+        zrzy_token: str = "demo-zrzy-token",
+    ) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.fgw_url = f"sqlite:///{folder / 'fgw.db'}"
+        self.scjg_url = f"sqlite:///{folder / 'scjg.db'}"
+        self.drop_folder = drop_folder or folder / "rs-drop"
+        self.zrzy_host = zrzy_host
+        self.zrzy_port = zrzy_port
+        self.zrzy_token = zrzy_token
+        self.fgw = FgwSimulator(self.fgw_url, seed=seed, bad_share=bad_share, region=region)
+        self.scjg = ScjgSimulator(self.scjg_url, seed=seed + 1, bad_share=bad_share, region=region)
+        self.zrzy = ZrzySimulator(seed=seed + 2, bad_share=bad_share, region=region)
+        self.rs = RsSimulator(self.drop_folder, seed=seed + 3, bad_share=bad_share, region=region)
+        self.zrzy_app = create_app(self.zrzy, zrzy_token)
+        self._rng = random.Random(seed + 4)
+        self._started = False
+        self._ticks = 0
+
+    @property
+    def zrzy_url(self) -> str:
+        return f"http://{self.zrzy_host}:{self.zrzy_port}"
+
+    async def start(self) -> None:
+        """Create the tables and, on a first start, some history (idempotent)."""
+        if self._started:
+            return
+        await self.fgw.create_schema()
+        await self.scjg.create_schema()
+        if await self.fgw.count() == 0:
+            await self.fgw.populate(500)
+            await self.fgw.add_cases(10)
+        if await self.scjg.count() == 0:
+            await self.scjg.populate(300)
+        if not len(self.zrzy.certificates):
+            self.zrzy.add_certificates(30)
+            self.zrzy.add_cases(10)
+        self._started = True
+
+    async def tick(self) -> None:
+        """One round of work in every department."""
+        rng = self._rng
+        await self.fgw.add_cases(rng.randint(1, 3))
+        await self.fgw.advance(rng.randint(1, 4))
+        await self.scjg.add_licences(rng.randint(0, 2))
+        if rng.random() < 0.2:
+            await self.scjg.change_status(1)
+        if rng.random() < 0.2:
+            await self.scjg.amend(1)
+        self.zrzy.add_certificates(rng.randint(0, 2))
+        self.zrzy.add_cases(rng.randint(0, 1))
+        self.zrzy.advance(rng.randint(0, 2))
+        if rng.random() < 0.1:
+            self.zrzy.revoke(1)
+        self._ticks += 1
+        if self._ticks % 10 == 1:
+            await asyncio.to_thread(self.rs.write_registrations, rng.randint(5, 20))
+        if self._ticks % 15 == 7:
+            await asyncio.to_thread(self.rs.write_payment_certificates, rng.randint(3, 10))
+        if self._ticks % 30 == 20:
+            await asyncio.to_thread(self.rs.write_xlsx, rng.randint(3, 10))
+
+    async def run(self, stop: asyncio.Event, interval_s: float = 2.0) -> None:
+        """Tick every `interval_s` seconds until `stop` is set."""
+        await self.start()
+        while not stop.is_set():
+            await self.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+
+    async def serve_zrzy(
+        self, host: str | None = None, port: int | None = None, stop: asyncio.Event | None = None
+    ) -> None:
+        """Serve the 自然资源 API on uvicorn until `stop` is set (or the task is cancelled).
+
+        The socket is bound here, before uvicorn starts, so a port in use raises `OSError`
+        instead of uvicorn's `sys.exit`; port 0 picks a free port, then in `zrzy_port`.
+        """
+        host = host or self.zrzy_host
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, self.zrzy_port if port is None else port))
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+        self.zrzy_host, self.zrzy_port = host, int(sock.getsockname()[1])
+        config = uvicorn.Config(self.zrzy_app, log_level="warning", lifespan="off")
+        server = _EmbeddedServer(config)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            if stop is None:
+                await asyncio.shield(serving)
+            else:
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+        finally:
+            server.should_exit = True
+            await serving
+            sock.close()
+
+    async def close(self) -> None:
+        await self.fgw.close()
+        await self.scjg.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
