@@ -130,29 +130,43 @@ def _converter(name: str, rule: FieldRule, leaf: Leaf) -> Converter:
     read = _template(rule.template) if rule.template else _source(columns, rule.nulls)
     convert = _typed(leaf, rule)
     source_field = "/".join(columns) or name
+    # The common case, one column read as text, inlined: this runs ~20 times per record.
+    column = columns[0] if len(columns) == 1 and rule.template is None else None
+    none_values = frozenset({"", *rule.nulls})
+    as_text = leaf.kind == "string"
+    codes, has_default, default = rule.codes, rule.has_default, rule.default
 
     def run(data: Mapping[str, Any]) -> Any:
-        raw = read(data)
+        if column is not None:
+            raw = data.get(column)
+            if raw.__class__ is str:
+                raw = raw.strip()
+                if raw in none_values:
+                    raw = None
+        else:
+            raw = read(data)
         if raw is None:
-            if rule.has_default:
-                return rule.default
+            if has_default:
+                return default
             if leaf.optional:
                 return None
             if leaf.has_default:
                 return leaf.default
             raise MappingError("MISSING_FIELD", source_field, f"{source_field}: value is missing")
-        if rule.codes is not None:
-            key = str(raw)
-            if key in rule.codes:
-                return rule.codes[key]
-            if rule.has_default:
-                return rule.default
-            known = ", ".join(sorted(rule.codes))
+        if codes is not None:
+            key = raw if raw.__class__ is str else str(raw)
+            if key in codes:
+                return codes[key]
+            if has_default:
+                return default
+            known = ", ".join(sorted(codes))
             raise MappingError(
                 "UNKNOWN_CODE",
                 source_field,
                 f"{source_field}: unknown code {key!r} (known: {known})",
             )
+        if as_text:
+            return raw if raw.__class__ is str else str(raw)
         return convert(source_field, raw)
 
     return run
@@ -273,7 +287,13 @@ class Mapper:
         self.connector = connector
         self.record_type = spec.target.record
         self.stream = spec.target.stream
-        self._converters = compiled.converters
+        # Grouped by parent record (applicant, holder, …) so that `map` builds each nested
+        # dict once instead of walking a path per field.
+        groups: dict[tuple[str, ...], list[tuple[str, Converter]]] = {}
+        for path, convert in compiled.converters:
+            groups.setdefault(path[:-1], []).append((path[-1], convert))
+        self._top = groups.pop((), [])
+        self._nested = list(groups.items())
 
     def map(self, raw: SourceRecord, fetched_at: datetime) -> dict[str, Any]:
         system = self.spec.source_system
@@ -288,12 +308,15 @@ class Mapper:
                 "connector": self.connector,
             },
         }
-        for path, convert in self._converters:
-            value = convert(raw.data)
+        data = raw.data
+        for name, convert in self._top:
+            record[name] = convert(data)
+        for parent, fields in self._nested:
             target = record
-            for part in path[:-1]:
+            for part in parent:
                 target = target.setdefault(part, {})
-            target[path[-1]] = value
+            for name, convert in fields:
+                target[name] = convert(data)
         return record
 
 

@@ -11,6 +11,7 @@ exits nor spins. `stop()` (SIGTERM) lets the current batch finish and commit, th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
@@ -32,6 +33,8 @@ from schemas.ids import event_id
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+Encoded = EncodedEvent
+_Converted = tuple[Sequence[SourceRecord], list[Encoded], list[Encoded]]
 DEAD_LETTERS = "dead-letters"
 
 
@@ -81,16 +84,7 @@ class ConnectorRuntime:
                     saved = await self._retrying(lambda: self.offsets.load(self.spec.name))
                     await self.source.start(_SavedOffsets(saved))
                     self.state.state = "running"
-                    batches = self.source.batches()
-                    try:
-                        async for batch in batches:
-                            await self._deliver(batch)
-                            backoff.reset()
-                            if self._stopping.is_set():
-                                break
-                    finally:  # close the source's generator now, not when it is collected
-                        if isinstance(batches, AsyncGenerator):
-                            await batches.aclose()
+                    await self._pump(backoff)
                     break  # the source ended: backfill done, or stopped
                 except SourceUnavailable as exc:
                     await self._waiting(f"source unavailable: {exc.detail}")
@@ -107,8 +101,41 @@ class ConnectorRuntime:
             await self._publish(force=True)
         return self.state
 
-    async def _deliver(self, batch: Sequence[SourceRecord]) -> None:
-        good, dead = self._convert(batch)
+    async def _pump(self, backoff: Backoff) -> None:
+        """Read and convert the next batch while the log acknowledges the one before.
+
+        Two stages joined by a short queue: the reader maps and encodes, the deliverer appends
+        and saves offsets strictly in order, so offsets still follow acknowledgements.
+        """
+        ready: asyncio.Queue[_Converted | None] = asyncio.Queue(maxsize=2)
+        batches = self.source.batches()
+
+        async def read() -> None:
+            try:
+                async for batch in batches:
+                    await ready.put((batch, *self._convert(batch)))
+                    if self._stopping.is_set():
+                        break
+            finally:  # close the source's generator now, not when it is collected
+                if isinstance(batches, AsyncGenerator):
+                    await batches.aclose()
+                await ready.put(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (item := await ready.get()) is not None:
+                await self._deliver(*item)
+                backoff.reset()
+        except BaseException:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectorError):
+                await reader
+            raise
+        await reader  # re-raises what ended the reader, e.g. SourceUnavailable
+
+    async def _deliver(
+        self, batch: Sequence[SourceRecord], good: list[Encoded], dead: list[Encoded]
+    ) -> None:
         if good:
             await self._retrying(lambda: self.log.append(self.spec.target.stream, good))
         if dead:

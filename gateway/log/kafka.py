@@ -22,6 +22,7 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
 )
 from aiokafka.helpers import create_ssl_context
+from aiokafka.partitioner import DefaultPartitioner
 
 from gateway.log.base import (
     Appendable,
@@ -69,6 +70,7 @@ class KafkaLog(EventLog):
         self._producer: AIOKafkaProducer | None = None
         self._meta: AIOKafkaConsumer | None = None  # group-less consumer for end offsets
         self._meta_lock = asyncio.Lock()
+        self._partitioner = DefaultPartitioner()
 
     def topic(self, stream: str) -> str:
         check_stream(stream)
@@ -148,14 +150,43 @@ class KafkaLog(EventLog):
         topic = self.topic(stream)
         if self._producer is None:
             raise LogUnavailable("kafka log is not started")
-        producer = self._producer
         async with _translated():
-            futures = [
-                await producer.send(topic, value=r.value, key=r.key, headers=list(r.headers))
-                for r in records
-            ]
-            metadata = await asyncio.gather(*futures)
-        return [Appended(m.partition, m.offset) for m in metadata]
+            return await self._append_batches(self._producer, topic, records)
+
+    async def _append_batches(
+        self, producer: AIOKafkaProducer, topic: str, records: Sequence[Appendable]
+    ) -> list[Appended]:
+        """Partition by key as the default partitioner does, then hand aiokafka whole record
+        batches (one future per batch, not per record: about twice the throughput)."""
+        partitions = sorted(await producer.partitions_for(topic))
+        members: dict[int, list[int]] = {}
+        for i, record in enumerate(records):
+            partition = self._partitioner(record.key, partitions, partitions)
+            members.setdefault(partition, []).append(i)
+        sent: list[tuple[asyncio.Future[Any], int, list[int]]] = []
+        for partition, indices in members.items():
+            batch, in_batch = producer.create_batch(), list[int]()
+            for i in indices:
+                record = records[i]
+                headers = list(record.headers)
+                if batch.append(key=record.key, value=record.value, timestamp=None,
+                                headers=headers) is None:
+                    future = await producer.send_batch(batch, topic, partition=partition)
+                    sent.append((future, partition, in_batch))
+                    batch, in_batch = producer.create_batch(), list[int]()
+                    if batch.append(key=record.key, value=record.value, timestamp=None,
+                                    headers=headers) is None:
+                        raise RecordRejected(f"kafka: record {i} is larger than a whole batch")
+                in_batch.append(i)
+            if in_batch:
+                future = await producer.send_batch(batch, topic, partition=partition)
+                sent.append((future, partition, in_batch))
+        acks: list[Appended] = [Appended(0, 0)] * len(records)
+        for future, partition, in_batch in sent:
+            base = (await future).offset
+            for n, i in enumerate(in_batch):
+                acks[i] = Appended(partition, base + n)
+        return acks
 
     async def _partitions(self, stream: str) -> list[TopicPartition]:
         meta = await self._meta_consumer()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -64,3 +66,41 @@ def test_up_serves_healthz_and_readyz_on_the_embedded_default(
         process.wait(15)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it, so the exit status is -15
     assert "Application shutdown complete" in output.read_text()
+
+
+def test_up_demo_has_events_flowing_and_stops_cleanly(govgate_bin: str, data_dir: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGATE_")}
+    env |= {"GOVGATE_DATA_DIR": str(data_dir), "GOVGATE_GATEWAY_PORT": str(port)}
+    output = data_dir / "up.log"
+    with output.open("wb") as out:
+        process = subprocess.Popen([govgate_bin, "up", "--demo"], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        streams: dict[str, int] = {}
+        while set(streams) < {"case-events", "certificates"}:
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, f"no events after 60 s: {streams}"
+            time.sleep(0.5)
+            streams = stream_counts(data_dir / "govgate.db")
+        assert get_json(f"http://127.0.0.1:{port}/healthz")[0] == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    states = connector_states(data_dir / "govgate.db")
+    assert states and set(states.values()) == {"stopped"}, states  # each finished its batch
+
+
+def stream_counts(db: Path) -> dict[str, int]:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return dict(
+                conn.execute("SELECT stream, next_offset FROM log_heads WHERE next_offset > 0")
+            )
+    except sqlite3.OperationalError:
+        return {}
+
+
+def connector_states(db: Path) -> dict[str, str]:
+    with sqlite3.connect(db, timeout=5) as conn:
+        return dict(conn.execute("SELECT connector, state FROM connector_status"))

@@ -105,3 +105,10 @@ async def test_consumer_group_resumes_from_its_commit(event_log: EventLog) -> No
 async def test_unknown_stream_is_refused(event_log: EventLog) -> None:
     with pytest.raises(UnknownStream):
         await event_log.append("no-such-stream", [rec("a", "b")])
+
+
+async def test_each_acknowledgement_names_where_its_record_is(event_log: EventLog) -> None:
+    batch = [rec(f"key-{i % 7}", f"value-{i}") for i in range(40)]
+    acks = await event_log.append("case-events", batch)
+    stored = {(r.partition, r.offset): r.value async for r in event_log.iterate("case-events")}
+    assert [stored[(a.partition, a.offset)] for a in acks] == [r.value for r in batch]
