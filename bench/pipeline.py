@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+WORKERS = int(os.environ.get("BENCH_WORKERS", "0"))  # `connect backfill --workers`
 
 
 def peak_rss_mb() -> float:

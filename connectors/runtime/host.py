@@ -78,6 +78,7 @@ async def run_connectors(
     *,
     backfill: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    workers: int = 0,
 ) -> list[ConnectorState]:
     """Run every connector until it ends (backfill) or `stop` is set; one failing connector
     does not stop the others."""
@@ -89,6 +90,7 @@ async def run_connectors(
             host.offsets,
             host.status,
             on_batch=on_batch,
+            workers=workers,
         )
         for spec in specs
     ]

@@ -12,29 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import TypeVar
 
-from connectors.errors import ConnectorError, RecordError, SourceUnavailable
-from connectors.mapping.engine import Mapper
+from connectors.errors import ConnectorError, SourceUnavailable
 from connectors.mapping.spec import ConnectorSpec
 from connectors.runtime.backoff import Backoff
+from connectors.runtime.convert import BatchConverter, ConversionPool, Converted
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.status import ConnectorState, StatusStore
-from connectors.sources.base import Offset, Source, SourceRecord, describe
+from connectors.sources.base import Offset, Source, SourceRecord
 from gateway.log import EventLog, LogError
-from schemas.checks import check_record
 from schemas.codec import EncodedEvent, EventCodec
-from schemas.errors import EncodeError
-from schemas.ids import event_id
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Encoded = EncodedEvent
-_Converted = tuple[Sequence[SourceRecord], list[Encoded], list[Encoded]]
+_Pending = tuple[Sequence[SourceRecord], "asyncio.Future[Converted]"]
 DEAD_LETTERS = "dead-letters"
 
 
@@ -57,6 +52,7 @@ class ConnectorRuntime:
         *,
         codec: EventCodec | None = None,
         on_batch: Callable[[int], None] | None = None,
+        workers: int = 0,
     ) -> None:
         self.spec = spec
         self.source = source
@@ -64,7 +60,8 @@ class ConnectorRuntime:
         self.offsets = offsets
         self.status = status
         self.codec = codec or EventCodec()
-        self.mapper = Mapper(spec, connector=spec.name)
+        self.converter = BatchConverter(spec, self.codec)
+        self.workers = workers
         self.state = ConnectorState(spec.name)
         self.on_batch = on_batch
         self._stopping = asyncio.Event()
@@ -104,16 +101,23 @@ class ConnectorRuntime:
     async def _pump(self, backoff: Backoff) -> None:
         """Read and convert the next batch while the log acknowledges the one before.
 
-        Two stages joined by a short queue: the reader maps and encodes, the deliverer appends
-        and saves offsets strictly in order, so offsets still follow acknowledgements.
+        Two stages joined by a short queue: the reader converts (in this process, or in
+        `workers` processes for throughput), the deliverer appends and saves offsets strictly
+        in read order, so offsets still follow acknowledgements.
         """
-        ready: asyncio.Queue[_Converted | None] = asyncio.Queue(maxsize=2)
+        pool = ConversionPool(self.spec, self.workers) if self.workers > 0 else None
+        ready: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=max(2, self.workers + 1))
         batches = self.source.batches()
 
         async def read() -> None:
             try:
                 async for batch in batches:
-                    await ready.put((batch, *self._convert(batch)))
+                    if pool is None:
+                        done: asyncio.Future[Converted] = asyncio.get_running_loop().create_future()
+                        done.set_result(self.converter.convert(batch))
+                        await ready.put((batch, done))
+                    else:
+                        await ready.put((batch, asyncio.ensure_future(pool.convert(batch))))
                     if self._stopping.is_set():
                         break
             finally:  # close the source's generator now, not when it is collected
@@ -124,13 +128,18 @@ class ConnectorRuntime:
         reader = asyncio.create_task(read())
         try:
             while (item := await ready.get()) is not None:
-                await self._deliver(*item)
+                batch, converting = item
+                good, dead = await converting
+                await self._deliver(batch, good, dead)
                 backoff.reset()
         except BaseException:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectorError):
                 await reader
             raise
+        finally:
+            if pool is not None:
+                await asyncio.to_thread(pool.close)
         await reader  # re-raises what ended the reader, e.g. SourceUnavailable
 
     async def _deliver(
@@ -153,56 +162,6 @@ class ConnectorRuntime:
         if self.on_batch is not None:
             self.on_batch(len(batch))
         await self._publish()
-
-    def _convert(
-        self, batch: Sequence[SourceRecord]
-    ) -> tuple[list[EncodedEvent], list[EncodedEvent]]:
-        """Map, check and encode; every failure becomes a dead letter, none is dropped."""
-        fetched_at = datetime.now(UTC)
-        record_type = self.mapper.record_type
-        good: list[EncodedEvent] = []
-        dead: list[EncodedEvent] = []
-        for raw in batch:
-            try:
-                record = self.mapper.map(raw, fetched_at)
-                problems = check_record(record_type, record)
-                if problems:
-                    first = problems[0]
-                    raise RecordError(first.code, first.field, "; ".join(map(str, problems)))
-                good.append(self.codec.encode(record_type, record))
-            except RecordError as exc:
-                dead.append(self._dead_letter(raw, exc.code, exc.field, exc.reason, fetched_at))
-            except EncodeError as exc:
-                field = exc.errors[0].field if exc.errors else None
-                dead.append(self._dead_letter(raw, exc.code, field, exc.detail, fetched_at))
-        return good, dead
-
-    def _dead_letter(
-        self, raw: SourceRecord, code: str, field: str | None, reason: str, at: datetime
-    ) -> EncodedEvent:
-        system = self.spec.source_system
-        return self.codec.encode(
-            "DeadLetter",
-            {
-                # the id the event would have had: a fixed source row gets a new version anyway
-                "event_id": event_id(system, raw.table, raw.key, raw.version),
-                "connector": self.spec.name,
-                "target_stream": self.spec.target.stream,
-                "raw": json.dumps(describe(raw.data), ensure_ascii=False),
-                "error_code": code,
-                "field": field,
-                "reason": reason,
-                "failed_at": at,
-                "provenance": {
-                    "source_system": system,
-                    "source_table": raw.table,
-                    "source_key": raw.key,
-                    "source_version": raw.version,
-                    "fetched_at": at,
-                    "connector": self.spec.name,
-                },
-            },
-        )
 
     async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Retry while the log (or offset store) is unavailable; nothing is skipped."""

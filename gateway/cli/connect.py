@@ -66,7 +66,14 @@ def run(names: tuple[str, ...]) -> None:
 
 @connect.command()
 @click.argument("name")
-def backfill(name: str) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Extra processes that map and encode while this one reads and produces.",
+)
+def backfill(name: str, workers: int) -> None:
     """Read everything connector NAME's source has now, with a progress line, then exit."""
     settings, specs = _specs((name,))
 
@@ -76,7 +83,9 @@ def backfill(name: str) -> None:
         total = await build_source(specs[0], backfill=True).pending()
         progress = _Progress(total)
         async with open_host(settings) as host:
-            [state] = await run_connectors(host, specs, stop, backfill=True, on_batch=progress)
+            [state] = await run_connectors(
+                host, specs, stop, backfill=True, on_batch=progress, workers=workers
+            )
         progress.finish()
         click.echo(
             f"{state.connector}: {state.state}, {state.records} records, "

@@ -174,3 +174,50 @@ async def test_the_log_away_for_a_while_then_back(kafka_broker: Broker, data_dir
         keys = {codec.decode(r.value).record["case_no"] async for r in log.iterate("case-events")}
     assert state.state == "stopped"
     assert keys == {r["SLBH"] for r in rows}  # duplicates possible, gaps not
+
+
+@pytest.mark.postgres
+async def test_the_sql_log_away_for_a_while_then_back(pg_url: str, data_dir: Path) -> None:
+    """The SQL log on PostgreSQL, reached through a proxy that cuts it off for 3 s."""
+    from sqlalchemy.engine import make_url
+
+    from gateway.settings import DatabaseSettings
+    from tests.tcp_proxy import TcpProxy
+
+    url = make_url(pg_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = Settings(data_dir=data_dir, database=DatabaseSettings(url=proxied))
+    rows, _ = mixed_rows(good=4_000, bad=0)
+    try:
+        async with open_database(settings) as engine, open_log(settings, engine) as log:
+            async with engine.begin() as conn:  # the session's database: start this test empty
+                await conn.exec_driver_sql(
+                    "TRUNCATE log_records, log_heads, connector_offsets, connector_status"
+                )
+            source = ListSource(rows, batch=200)
+            runtime = ConnectorRuntime(
+                load_connector_spec(PROFILE),
+                source,
+                log,
+                offset_store(log, engine),
+                StatusStore(engine, every_s=0),
+            )
+            task = asyncio.create_task(runtime.run())
+            while not source.committed_offsets:
+                await asyncio.sleep(0.01)
+            proxy.cut()
+            await asyncio.sleep(3)
+            assert not task.done()
+            assert runtime.state.state == "waiting"
+            assert "log unavailable" in (runtime.state.last_error or "")
+            proxy.restore()
+            state = await asyncio.wait_for(task, 60)
+            keys = {
+                codec.decode(r.value).record["case_no"] async for r in log.iterate("case-events")
+            }
+    finally:
+        await proxy.close()
+    assert state.state == "stopped"
+    assert keys == {r["SLBH"] for r in rows}
