@@ -7,7 +7,7 @@ import logging
 import click
 
 from gateway import __version__
-from gateway.cli import connect, db, log, schemas, up
+from gateway.cli import audit, connect, db, log, members, schemas, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,3 +33,6 @@ main.add_command(log.log)
 main.add_command(schemas.schemas)
 main.add_command(db.db)
 main.add_command(connect.connect)
+main.add_command(members.keys)
+main.add_command(members.members)
+main.add_command(audit.audit)

@@ -1,0 +1,313 @@
+"""The audit writer (`AuditLog`) and the data subject's access log (`access_log`).
+
+Every gateway request, allowed or refused, becomes one row. `record` returns the row's seq only
+once the row is committed, and the gateway answers only after that, so no answered request can
+lack its row. To keep this cheap, callers are queued and one writer task commits them together
+(group commit, as databases do with their own WAL): the rows that arrive while one commit is in
+flight share the next transaction, and its one fsync.
+
+The holder's id number (身份证号, 统一社会信用代码) is never stored: the row keeps
+HMAC-SHA256(secret, normalized id), which `access_log` recomputes to find a holder's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import re
+import time
+import unicodedata
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.audit import AuditCorrupted, AuditError, AuditUnavailable, InvalidAuditEntry
+from gateway.audit.chain import row_hash
+from gateway.audit.tables import HEAD_ID, WIDTHS, audit_head, audit_rows, db_errors
+
+SECRET_ENV = "GOVGATE_AUDIT_SECRET"
+MIN_SECRET_BYTES = 16
+Decision = Literal["allow", "deny"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One request as the gateway saw it. `holder_id` is in clear here and never stored.
+
+    `path` should be the route's template or a path without personal ids; in any case the query
+    string is dropped and the holder's id, if it appears, is replaced by `{holder_id}`.
+    """
+
+    method: str
+    path: str
+    decision: Decision
+    status: int
+    member_id: str | None = None  # None when the caller could not be identified
+    keyid: str | None = None
+    route: str | None = None
+    holder_id: str | None = None
+    holder_type: str | None = None  # PERSON, ORGANIZATION …
+    purpose: str | None = None  # 事项编码 from Gov-Purpose
+    case_no: str | None = None  # 办件编号 from Gov-Case
+    code: str | None = None  # the refusal's stable code
+    at_ms: int | None = None  # default: when `record` is called
+
+
+def load_secret(value: str | None = None) -> bytes:
+    """The HMAC secret for holder ids: `value`, else `$GOVGATE_AUDIT_SECRET`, as UTF-8 bytes."""
+    text = value if value is not None else os.environ.get(SECRET_ENV)
+    if not text:
+        raise ValueError(f"no audit secret: set {SECRET_ENV}")
+    secret = text.encode("utf-8")
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+def holder_hash(secret: bytes, holder_id: str) -> str:
+    """HMAC-SHA256 (hex) of the id after NFKC, trimming and upper-casing, so `330802…x` and a
+    full-width or lower-case spelling of the same id find the same rows."""
+    normalized = unicodedata.normalize("NFKC", holder_id).strip().upper()
+    return hmac.new(secret, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _text(value: str | None, column: str) -> str | None:
+    """Text the database will take whatever a caller sent: no NUL, valid UTF-8, fits its column.
+    A row the database refused would fail the whole batch, and the requests waiting on it."""
+    if value is None:
+        return None
+    clean = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    width = WIDTHS[column]
+    return clean if len(clean) <= width else clean[: width - 1] + "…"
+
+
+def _safe_path(path: str, holder_id: str | None) -> str:
+    path = path.split("?", 1)[0]
+    if holder_id and holder_id.strip():
+        path = re.sub(re.escape(holder_id.strip()), "{holder_id}", path, flags=re.IGNORECASE)
+    return path
+
+
+class AuditLog:
+    """Appends audit rows to one hash chain, however many gateway processes share the database.
+
+    Appends serialize on the `audit_head` row lock (`UPDATE … SET seq = seq + n RETURNING`), held
+    until commit, so seqs are dense and in commit order and every row links to the one before.
+
+    Rows that arrive while a commit is in flight go together in the next one (at most
+    `max_batch`), so batches grow with load by themselves. `flush_interval_s` adds a linger
+    after an idle spell, as a Kafka producer's `linger.ms` does; since every caller waits for
+    its row, a linger is pure latency unless commits are very expensive. Measured with 32
+    callers on SQLite: 15,000 rows/s, p50 2 ms with none; 4,300 rows/s, p50 7 ms with 5 ms.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        secret: bytes,
+        *,
+        flush_interval_s: float = 0.0,
+        max_batch: int = 500,
+    ) -> None:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")
+        if max_batch < 1 or flush_interval_s < 0:
+            raise ValueError("max_batch must be ≥ 1 and flush_interval_s ≥ 0")
+        self.engine = engine
+        self._secret = secret
+        self.flush_interval_s = flush_interval_s
+        self.max_batch = max_batch
+        self._queue: deque[tuple[dict[str, Any], asyncio.Future[int]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def pending(self) -> int:
+        """Rows waiting for the writer (the audit lag, for /metrics)."""
+        return len(self._queue)
+
+    async def start(self) -> None:
+        """Start the writer task (`record` starts it too); safe twice."""
+        if self._closing:
+            raise AuditUnavailable("the audit log is closed")
+        if self._task is None or self._task.done():  # done: cancelled from outside; restart
+            self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def close(self) -> None:
+        """Commit every queued row, then stop the writer; safe twice."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+
+    async def __aenter__(self) -> AuditLog:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def record(self, entry: AuditEntry) -> int:
+        """Append `entry`; returns its seq once the row is committed.
+
+        Raises `AuditUnavailable` (retriable) when the row could not be made durable: the
+        request must then be refused, not answered.
+        """
+        row = self._row(entry)
+        await self.start()
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.append((row, future))
+        self._wakeup.set()
+        return await future  # a cancelled caller's row is still written: the request happened
+
+    def _row(self, entry: AuditEntry) -> dict[str, Any]:
+        if entry.decision not in ("allow", "deny"):
+            raise InvalidAuditEntry(f"decision must be allow or deny, not {entry.decision!r}")
+        if not 100 <= entry.status <= 599:
+            raise InvalidAuditEntry(f"status {entry.status} is not an HTTP status")
+        holder = entry.holder_id
+        return {
+            "at_ms": entry.at_ms if entry.at_ms is not None else time.time_ns() // 1_000_000,
+            "member_id": _text(entry.member_id, "member_id"),
+            "keyid": _text(entry.keyid, "keyid"),
+            "method": _text(entry.method.upper(), "method"),
+            "path": _text(_safe_path(entry.path, holder), "path"),
+            "route": _text(entry.route, "route"),
+            "holder": holder_hash(self._secret, holder) if holder else None,
+            "holder_type": _text(entry.holder_type, "holder_type"),
+            "purpose": _text(entry.purpose, "purpose"),
+            "case_no": _text(entry.case_no, "case_no"),
+            "decision": entry.decision,
+            "code": _text(entry.code, "code"),
+            "status": entry.status,
+        }
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    if self.flush_interval_s and len(self._queue) < self.max_batch:
+                        await asyncio.sleep(self.flush_interval_s)  # let company arrive
+                    continue
+                size = min(len(self._queue), self.max_batch)
+                await self._flush([self._queue.popleft() for _ in range(size)])
+        finally:  # cancelled from outside: nobody may wait forever for a row
+            while self._queue:
+                _, future = self._queue.popleft()
+                if not future.done():
+                    future.set_exception(AuditUnavailable("the audit writer was stopped"))
+
+    async def _flush(self, batch: list[tuple[dict[str, Any], asyncio.Future[int]]]) -> None:
+        try:
+            first = await self._append([dict(row) for row, _ in batch])
+        except Exception as exc:  # every caller of the batch gets the error; none is answered
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(_failure(exc))
+            return
+        for i, (_, future) in enumerate(batch):
+            if not future.done():
+                future.set_result(first + i)
+
+    async def _append(self, rows: list[dict[str, Any]]) -> int:
+        """Insert `rows` after the head in one transaction; returns the first row's seq."""
+        async with db_errors(), self.engine.begin() as conn:
+            bumped = (
+                await conn.execute(
+                    update(audit_head)
+                    .where(audit_head.c.id == HEAD_ID)
+                    .values(seq=audit_head.c.seq + len(rows))
+                    .returning(audit_head.c.seq, audit_head.c.hash)
+                )
+            ).one_or_none()
+            if bumped is None:
+                raise AuditCorrupted("the audit_head row is missing; run `govgate audit verify`")
+            first = int(bumped.seq) - len(rows) + 1
+            prev = str(bumped.hash)  # not yet updated: the hash of seq first - 1
+            for i, row in enumerate(rows):
+                row["seq"] = first + i
+                row["prev_hash"] = prev
+                prev = row["hash"] = row_hash(row)
+            await conn.execute(audit_rows.insert(), rows)
+            await conn.execute(
+                update(audit_head).where(audit_head.c.id == HEAD_ID).values(hash=prev)
+            )
+        return first
+
+
+def _failure(exc: Exception) -> AuditError:
+    """A fresh error per waiting caller (one instance raised in many tasks tangles tracebacks)."""
+    error = type(exc)(exc.detail) if isinstance(exc, AuditError) else None
+    if error is None:
+        error = AuditError(f"audit write failed: {exc!r}")
+    error.__cause__ = exc
+    return error
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One look at a holder's data: who, when, for which item (事项) and case, and the outcome."""
+
+    seq: int
+    at: datetime
+    member_id: str | None
+    keyid: str | None
+    method: str
+    path: str
+    route: str | None
+    holder_type: str | None
+    purpose: str | None
+    case_no: str | None
+    decision: str
+    code: str | None
+    status: int
+
+
+async def access_log(
+    engine: AsyncEngine, secret: bytes, holder_id: str, *, limit: int = 50, after: int | None = None
+) -> list[Access]:
+    """The requests about `holder_id`, newest first, at most `limit`.
+
+    For the next page pass `after` = the last seq of this one (rows older than it follow).
+    """
+    if not 1 <= limit <= 1000:
+        raise ValueError("limit must be between 1 and 1000")
+    query = select(audit_rows).where(audit_rows.c.holder == holder_hash(secret, holder_id))
+    if after is not None:
+        query = query.where(audit_rows.c.seq < after)
+    query = query.order_by(audit_rows.c.seq.desc()).limit(limit)
+    async with db_errors(), engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [
+        Access(
+            seq=row["seq"],
+            at=EPOCH + timedelta(milliseconds=row["at_ms"]),
+            member_id=row["member_id"],
+            keyid=row["keyid"],
+            method=row["method"],
+            path=row["path"],
+            route=row["route"],
+            holder_type=row["holder_type"],
+            purpose=row["purpose"],
+            case_no=row["case_no"],
+            decision=row["decision"],
+            code=row["code"],
+            status=row["status"],
+        )
+        for row in rows
+    ]

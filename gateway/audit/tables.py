@@ -1,0 +1,92 @@
+"""Tables of the audit log (审计日志), on the gateway's metadata; migration 0003_audit creates them.
+
+`audit_rows` holds one row per gateway request, chained by `prev_hash` → `hash` (see
+gateway.audit.chain for the hash). `audit_head` is a single row (`id` = 1) holding the last seq
+and its hash; its row lock serializes appends, so the writers of several gateway processes
+produce one chain with dense seqs in commit order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.audit import AuditCorrupted, AuditUnavailable
+from gateway.store.tables import metadata
+
+HEAD_ID = 1
+
+# Column widths, shared with the writer, which shortens request-supplied text to fit them.
+WIDTHS: dict[str, int] = {
+    "member_id": 128,
+    "keyid": 256,
+    "method": 16,
+    "path": 1024,
+    "route": 256,
+    "holder_type": 32,
+    "purpose": 64,
+    "case_no": 64,
+    "decision": 8,
+    "code": 64,
+}
+
+audit_rows = Table(
+    "audit_rows",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),  # 1, 2, 3 … no gaps
+    Column("at_ms", BigInteger, nullable=False),  # when the request was audited, UTC ms
+    Column("member_id", String(WIDTHS["member_id"]), nullable=True),  # None: caller unknown
+    Column("keyid", String(WIDTHS["keyid"]), nullable=True),
+    Column("method", String(WIDTHS["method"]), nullable=False),
+    Column("path", String(WIDTHS["path"]), nullable=False),  # template or safe path, no query
+    Column("route", String(WIDTHS["route"]), nullable=True),
+    Column("holder", String(64), nullable=True),  # HMAC-SHA256 of the holder's id, hex
+    Column("holder_type", String(WIDTHS["holder_type"]), nullable=True),
+    Column("purpose", String(WIDTHS["purpose"]), nullable=True),  # 事项编码 from Gov-Purpose
+    Column("case_no", String(WIDTHS["case_no"]), nullable=True),  # 办件编号 from Gov-Case
+    Column("decision", String(WIDTHS["decision"]), nullable=False),  # allow / deny
+    Column("code", String(WIDTHS["code"]), nullable=True),  # refusal code
+    Column("status", Integer, nullable=False),  # HTTP status answered
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_audit_rows_holder", audit_rows.c.holder, audit_rows.c.seq)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),  # last seq appended; 0 before the first row
+    Column("hash", String(64), nullable=False),  # hash of that row; 64 zeros before the first
+)
+
+
+async def read_head(conn: AsyncConnection) -> tuple[int, str]:
+    """The chain head: (last seq, its hash). `AuditCorrupted` if the head row is gone."""
+    row = (
+        await conn.execute(
+            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
+        )
+    ).one_or_none()
+    if row is None:
+        raise AuditCorrupted("the audit_head row is missing; run `govgate audit verify`")
+    return int(row.seq), str(row.hash)
+
+
+@asynccontextmanager
+async def db_errors() -> AsyncIterator[None]:
+    """Driver errors that mean "the database is not there now" become `AuditUnavailable`."""
+    try:
+        yield
+    except IntegrityError as exc:  # a seq already taken: the head is behind the rows
+        raise AuditCorrupted(f"audit tables disagree with their head: {exc.orig!r}") from exc
+    except (OperationalError, DBAPIError) as exc:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            raise AuditUnavailable(f"database: {exc.orig!r}") from exc
+        raise
+    except (OSError, ConnectionError) as exc:
+        raise AuditUnavailable(f"database: {exc!r}") from exc

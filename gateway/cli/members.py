@@ -1,0 +1,199 @@
+"""`govgate keys` and `govgate members`: key pairs, and the members that may call the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from gateway.members import MembersError
+from gateway.members.keys import (
+    ALGORITHMS,
+    check_algorithm,
+    generate_private_key,
+    read_public_key,
+    write_key_pair,
+)
+from gateway.members.store import ROLES, Grant, Member, MemberKey, MembersStore
+from gateway.settings import Settings
+from gateway.store import open_database
+
+T = TypeVar("T")
+
+_PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _fail(exc: MembersError) -> click.ClickException:
+    return click.ClickException(str(exc))  # "CODE: detail", the same code the API would give
+
+
+def _with_store(action: Callable[[MembersStore], Awaitable[T]]) -> T:
+    """Run `action` on the members store of the configured database (migrated first)."""
+
+    async def run() -> T:
+        async with open_database(Settings()) as engine:
+            return await action(MembersStore(engine))
+
+    try:
+        return asyncio.run(run())
+    except MembersError as exc:
+        raise _fail(exc) from exc
+
+
+@click.group()
+def keys() -> None:
+    """Key pairs (Ed25519 or ECDSA P-256) for members and for the gateway itself."""
+
+
+@keys.command()
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for NAME.private.pem (mode 0600) and NAME.public.pem.",
+)
+@click.option("--alg", type=click.Choice(ALGORITHMS), default="ed25519", show_default=True)
+@click.option("--name", default=None, help="File name stem; default: the key id.")
+def generate(out_dir: Path, alg: str, name: str | None) -> None:
+    """Generate a key pair and print its key id (the RFC 7638 thumbprint)."""
+    try:
+        files = write_key_pair(out_dir, generate_private_key(check_algorithm(alg)), name=name)
+    except MembersError as exc:
+        raise _fail(exc) from exc
+    click.echo(files.keyid)
+    click.echo(f"wrote {files.private_path} (private, 0600) and {files.public_path}", err=True)
+
+
+@click.group()
+def members() -> None:
+    """Members (成员单位): the systems that may call the gateway, with roles, keys, grants."""
+
+
+def _grants(texts: tuple[str, ...]) -> list[Grant]:
+    try:
+        return [Grant.parse(text) for text in texts]
+    except MembersError as exc:
+        raise _fail(exc) from exc
+
+
+@members.command("add")
+@click.argument("member_id")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help=f"Repeatable: {', '.join(ROLES)}."
+)
+@click.option("--public-key", "public_key", required=True, type=_PEM_FILE, help="PEM file.")
+@click.option(
+    "--grant",
+    "grant_texts",
+    multiple=True,
+    help="Repeatable KIND:CODE:PURPOSE[:FIELD,…]; KIND is certificate or material, PURPOSE "
+    "an item code (事项编码) or '*', FIELDs limit 有条件共享 records to those fields.",
+)
+@click.option("--name", default=None, help="Display name; default: the member id.")
+def add_member(
+    member_id: str,
+    roles: tuple[str, ...],
+    public_key: Path,
+    grant_texts: tuple[str, ...],
+    name: str | None,
+) -> None:
+    """Register MEMBER_ID (e.g. kecheng-window) with its public key and grants."""
+    grants = _grants(grant_texts)
+    try:
+        key = read_public_key(public_key)
+    except MembersError as exc:
+        raise _fail(exc) from exc
+    member = _with_store(
+        lambda store: store.add_member(member_id, roles, name=name, keys=[key], grants=grants)
+    )
+    click.echo(
+        f"added {member.member_id} ({', '.join(member.roles)}) with 1 key and "
+        f"{len(grants)} grant(s)"
+    )
+
+
+@members.command("grant")
+@click.argument("member_id")
+@click.argument("grant_texts", nargs=-1, required=True, metavar="KIND:CODE:PURPOSE[:FIELDS]...")
+def grant(member_id: str, grant_texts: tuple[str, ...]) -> None:
+    """Add grants to MEMBER_ID (a grant given again replaces its field list)."""
+    grants = _grants(grant_texts)
+
+    async def run(store: MembersStore) -> None:
+        for item in grants:
+            await store.add_grant(member_id, item)
+
+    _with_store(run)
+    click.echo(f"granted {len(grants)} to {member_id}")
+
+
+@members.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per member.")
+def list_members(as_json: bool) -> None:
+    """Every member with its roles, keys and grants."""
+
+    async def run(store: MembersStore) -> list[tuple[Member, list[MemberKey], list[Grant]]]:
+        return [
+            (m, await store.keys_of(m.member_id), await store.grants_for(m.member_id))
+            for m in await store.list_members()
+        ]
+
+    now = datetime.now(UTC)
+    for member, member_keys, grants in _with_store(run):
+        status = "active" if member.active else "revoked"
+        key_rows = [
+            {"keyid": k.keyid, "alg": k.alg, "status": k.inactive_reason(now) or "active"}
+            for k in member_keys
+        ]
+        if as_json:
+            entry = {
+                "member_id": member.member_id,
+                "name": member.name,
+                "roles": list(member.roles),
+                "status": status,
+                "keys": key_rows,
+                "grants": [str(g) for g in grants],
+            }
+            click.echo(json.dumps(entry, ensure_ascii=False))
+            continue
+        click.echo(f"{member.member_id} ({member.name}) {status}")
+        click.echo(f"  roles: {', '.join(member.roles)}")
+        for row in key_rows:
+            click.echo(f"  key {row['keyid']} {row['alg']} {row['status']}")
+        for item in grants:
+            click.echo(f"  grant {item}")
+
+
+@members.command("revoke")
+@click.argument("member_id")
+def revoke(member_id: str) -> None:
+    """Revoke MEMBER_ID and all its keys; its requests are refused from now on."""
+    member = _with_store(lambda store: store.revoke_member(member_id))
+    click.echo(f"revoked {member.member_id}")
+
+
+@members.command("add-key")
+@click.argument("member_id")
+@click.option("--public-key", "public_key", required=True, type=_PEM_FILE, help="PEM file.")
+def add_key(member_id: str, public_key: Path) -> None:
+    """Add a key to MEMBER_ID (roll-over: the old key stays valid until revoked)."""
+    try:
+        key = read_public_key(public_key)
+    except MembersError as exc:
+        raise _fail(exc) from exc
+    added = _with_store(lambda store: store.add_key(member_id, key))
+    click.echo(added.keyid)
+
+
+@members.command("revoke-key")
+@click.argument("keyid")
+def revoke_key(keyid: str) -> None:
+    """Revoke one key (the end of a roll-over, or a leaked key)."""
+    key = _with_store(lambda store: store.revoke_key(keyid))
+    click.echo(f"revoked key {key.keyid} of {key.member_id}")

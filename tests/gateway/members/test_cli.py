@@ -1,0 +1,125 @@
+"""`govgate keys` and `govgate members` against a real SQLite database in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gateway.cli.members import keys, members
+from gateway.members.keys import key_id, read_private_key, read_public_key
+
+
+@pytest.fixture
+def run(data_dir: Path) -> CliRunner:
+    """A runner whose settings point at `data_dir`, whatever the developer's environment says."""
+    return CliRunner(
+        env={
+            "GOVGATE_DATA_DIR": str(data_dir),
+            "GOVGATE_DATABASE_URL": None,
+            "GOVGATE_CONFIG": None,
+        }
+    )
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def fails_with(result: Result, code: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert f"Error: {code}: " in result.stderr
+
+
+def test_keys_generate_writes_a_private_key_only_its_owner_reads(
+    run: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "keys"
+    keyid = ok(run.invoke(keys, ["generate", "--out", str(out), "--name", "kecheng"])).strip()
+    private, public = out / "kecheng.private.pem", out / "kecheng.public.pem"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert key_id(read_private_key(private)) == keyid == key_id(read_public_key(public))
+    fails_with(
+        run.invoke(keys, ["generate", "--out", str(out), "--name", "kecheng"]), "KEY_FILE_EXISTS"
+    )
+
+    ec_id = ok(run.invoke(keys, ["generate", "--out", str(out), "--alg", "ecdsa-p256-sha256"]))
+    ec_public = out / f"{ec_id.strip()}.public.pem"  # named after its key id by default
+    assert "BEGIN PUBLIC KEY" in ec_public.read_text()
+    assert run.invoke(keys, ["generate", "--out", str(out), "--alg", "rsa"]).exit_code == 2
+
+
+def test_members_add_list_rotate_and_revoke(run: CliRunner, tmp_path: Path) -> None:
+    out = str(tmp_path / "keys")
+    first = ok(run.invoke(keys, ["generate", "--out", out, "--name", "first"])).strip()
+    second = ok(run.invoke(keys, ["generate", "--out", out, "--name", "second"])).strip()
+    first_pem, second_pem = f"{out}/first.public.pem", f"{out}/second.public.pem"
+    add = [
+        "add", "kecheng-window", "--role", "consumer", "--role", "auditor",
+        "--public-key", first_pem, "--name", "柯城区窗口",
+        "--grant", "certificate:BL001:*", "--grant", "material:MC001:330100-XK-01:name,id_no",
+    ]  # fmt: skip
+    assert "added kecheng-window (auditor, consumer) with 1 key and 2 grant(s)" in ok(
+        run.invoke(members, add)
+    )
+    fails_with(run.invoke(members, add), "MEMBER_EXISTS")
+
+    listed = ok(run.invoke(members, ["list"]))
+    assert "kecheng-window (柯城区窗口) active" in listed
+    assert f"key {first} ed25519 active" in listed
+    assert "grant material:MC001:330100-XK-01:name,id_no" in listed
+
+    assert ok(run.invoke(members, ["add-key", "kecheng-window", "--public-key", second_pem])) == (
+        f"{second}\n"
+    )
+    assert (
+        ok(run.invoke(members, ["revoke-key", first])) == f"revoked key {first} of kecheng-window\n"
+    )
+    assert ok(run.invoke(members, ["grant", "kecheng-window", "certificate:HY002:*"]))
+    [entry] = [
+        json.loads(line) for line in ok(run.invoke(members, ["list", "--json"])).splitlines()
+    ]
+    assert entry["roles"] == ["auditor", "consumer"]
+    assert [(k["keyid"], k["status"]) for k in entry["keys"]] == [
+        (first, "revoked"),
+        (second, "active"),
+    ]
+    assert entry["grants"] == [
+        "certificate:BL001:*",
+        "certificate:HY002:*",
+        "material:MC001:330100-XK-01:name,id_no",
+    ]
+
+    assert ok(run.invoke(members, ["revoke", "kecheng-window"])) == "revoked kecheng-window\n"
+    [entry] = [
+        json.loads(line) for line in ok(run.invoke(members, ["list", "--json"])).splitlines()
+    ]
+    assert entry["status"] == "revoked"
+    assert {k["status"] for k in entry["keys"]} == {"revoked"}
+
+
+def test_members_refusals(run: CliRunner, tmp_path: Path) -> None:
+    out = str(tmp_path / "keys")
+    ok(run.invoke(keys, ["generate", "--out", out, "--name", "k"]))
+    public, private = f"{out}/k.public.pem", f"{out}/k.private.pem"
+
+    def add(*args: str) -> Result:
+        return run.invoke(members, ["add", "x-window", *args])
+
+    fails_with(add("--role", "reader", "--public-key", public), "UNKNOWN_ROLE")
+    fails_with(add("--role", "consumer", "--public-key", private), "KEY_FORMAT")
+    fails_with(
+        add("--role", "consumer", "--public-key", public, "--grant", "cert:B:*"), "INVALID_GRANT"
+    )
+    fails_with(
+        run.invoke(members, ["add", "X Window", "--role", "consumer", "--public-key", public]),
+        "INVALID_MEMBER_ID",
+    )
+    fails_with(run.invoke(members, ["revoke", "nobody"]), "UNKNOWN_MEMBER")
+    fails_with(run.invoke(members, ["revoke-key", "nokey"]), "UNKNOWN_KEY")
+    fails_with(run.invoke(members, ["add-key", "nobody", "--public-key", public]), "UNKNOWN_MEMBER")
+    assert ok(run.invoke(members, ["list"])) == ""  # nothing was half-added
