@@ -13,12 +13,12 @@ import time
 from collections.abc import Mapping
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.sources.base import Offset
 from gateway.log import EventLog, OutRecord
 from gateway.log.sql import translated_db_errors
+from gateway.store.engine import upsert_insert
 from gateway.store.tables import connector_offsets
 
 STREAM = "connect-offsets"
@@ -37,7 +37,7 @@ class OffsetStore(abc.ABC):
 class SqlOffsetStore(OffsetStore):
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine)
 
     async def load(self, connector: str) -> dict[str, Offset]:
         query = select(connector_offsets.c.source_partition, connector_offsets.c.source_offset)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.log.sql import translated_db_errors
+from gateway.store.engine import upsert_insert
 from gateway.store.tables import connector_status
 
 
@@ -39,7 +39,7 @@ class StatusStore:
         self.engine = engine
         self.every_s = every_s
         self._last: dict[str, float] = {}
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine)
 
     async def publish(self, state: ConnectorState, *, force: bool = False) -> None:
         now = time.monotonic()

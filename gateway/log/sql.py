@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +35,7 @@ from gateway.log.base import (
     check_stream,
 )
 from gateway.log.errors import LogUnavailable, RecordRejected
+from gateway.store.engine import upsert_insert
 from gateway.store.tables import log_group_offsets, log_heads, log_records
 
 PARTITION = 0
@@ -74,8 +74,7 @@ class SqlLog(EventLog):
         self._signals = _Signals()
         self._write_lock = asyncio.Lock()  # one writer per process; across processes: row lock
         self._heads_ready: set[str] = set()
-        dialect = engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine)
 
     async def _ensure_head(self, stream: str) -> None:
         if stream in self._heads_ready:

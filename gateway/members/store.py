@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeAlias, get_args
 
 from sqlalchemy import Row, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -45,6 +44,7 @@ from gateway.members.keys import (
 )
 from gateway.members.tables import grants, member_keys, members, used_nonces
 from gateway.signatures import KnownKey
+from gateway.store.engine import upsert_insert
 
 Role: TypeAlias = Literal["publisher", "consumer", "subscriber", "auditor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -211,8 +211,7 @@ class MembersStore:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.clock = clock
-        dialect = engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine)
 
     def _now(self) -> datetime:
         return _at(int(self.clock() * 1000))  # what the database will hold
@@ -460,8 +459,7 @@ class NonceStore:
         self.purge_interval = purge_interval
         self.clock = clock
         self._last_purge = float("-inf")
-        dialect = engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine)
 
     async def use(self, keyid: str, nonce: str, expires_at: float) -> bool:
         """Record the nonce; False if it was already used (and has not yet expired)."""
