@@ -70,6 +70,7 @@ class KafkaLog(EventLog):
         self._producer: AIOKafkaProducer | None = None
         self._meta: AIOKafkaConsumer | None = None  # group-less consumer for end offsets
         self._meta_lock = asyncio.Lock()
+        self._meta_start_lock = asyncio.Lock()
         self._partitioner = DefaultPartitioner()
 
     def topic(self, stream: str) -> str:
@@ -201,11 +202,16 @@ class KafkaLog(EventLog):
         return [TopicPartition(topic, p) for p in sorted(partitions)]
 
     async def _meta_consumer(self) -> AIOKafkaConsumer:
-        if self._meta is None:
-            consumer = AIOKafkaConsumer(**self.client_options(), enable_auto_commit=False)
-            async with _translated():
-                await consumer.start()
-            self._meta = consumer
+        async with self._meta_start_lock:  # two first callers must not start two consumers
+            if self._meta is None:
+                consumer = AIOKafkaConsumer(**self.client_options(), enable_auto_commit=False)
+                try:
+                    async with _translated():
+                        await consumer.start()
+                except BaseException:
+                    await consumer.stop()
+                    raise
+                self._meta = consumer
         return self._meta
 
     async def end_position(self, stream: str) -> Position:
@@ -248,8 +254,12 @@ class KafkaLog(EventLog):
         consumer = AIOKafkaConsumer(
             **self.client_options(), enable_auto_commit=False, auto_offset_reset="earliest"
         )
-        async with _translated():
-            await consumer.start()
+        try:
+            async with _translated():
+                await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         # aiokafka 0.14: stop() right after start() re-raises the cancellation of a task that
         # never ran (NoGroupCoordinator.close); one turn of the loop lets it start.
         await asyncio.sleep(0)
@@ -273,8 +283,12 @@ class KafkaLog(EventLog):
             heartbeat_interval_ms=max(self.settings.session_timeout_ms // 5, 100),
             rebalance_timeout_ms=self.settings.session_timeout_ms,
         )
-        async with _translated():
-            await consumer.start()
+        try:
+            async with _translated():
+                await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         try:
             yield _KafkaGroupConsumer(consumer, stream)
         finally:

@@ -8,6 +8,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+# Every module that defines tables on the shared metadata, so autogenerate sees them all.
+from gateway.audit import tables as _audit_tables  # noqa: F401
+from gateway.lookup import tables as _lookup_tables  # noqa: F401
+from gateway.members import tables as _members_tables  # noqa: F401
 from gateway.settings import Settings
 from gateway.store.tables import metadata
 

@@ -1,0 +1,47 @@
+"""The lookup store: a projection of the log that answers "what does this holder already have".
+
+`Materializer` keeps it current from the log; `LookupStore` queries it; `replay` and `clear`
+rebuild it from scratch (`govgate rebuild`).
+"""
+
+from __future__ import annotations
+
+from gateway.lookup.materializer import (
+    DEFAULT_GROUP,
+    MATERIALIZED,
+    Materializer,
+    MaterializerError,
+    Projector,
+    StreamStats,
+    clear,
+    replay,
+)
+from gateway.lookup.store import (
+    CaseEventEntry,
+    CertificateEntry,
+    InvalidQuery,
+    LookupStore,
+    LookupStoreError,
+    MaterialEntry,
+    Page,
+    StoreUnavailable,
+)
+
+__all__ = [
+    "DEFAULT_GROUP",
+    "MATERIALIZED",
+    "CaseEventEntry",
+    "CertificateEntry",
+    "InvalidQuery",
+    "LookupStore",
+    "LookupStoreError",
+    "MaterialEntry",
+    "Materializer",
+    "MaterializerError",
+    "Page",
+    "Projector",
+    "StoreUnavailable",
+    "StreamStats",
+    "clear",
+    "replay",
+]

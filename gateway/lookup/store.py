@@ -1,0 +1,269 @@
+"""Queries of the lookup store: certificates and materials by holder, a case's timeline.
+
+Entries carry the canonical record as decoded JSON (dates and times ISO 8601) beside the columns
+a list needs; the gateway decides what a caller may see and masks the rest. Lists are paged by
+keyset (an opaque `after` cursor naming the last entry seen), so a page is stable while rows
+are added or replaced and costs the same at any depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Row, Select, func, select, tuple_
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.lookup.tables import LOOKUP_TABLES, lk_case_events, lk_certificates, lk_materials
+
+MAX_PAGE = 500
+MAX_TIMELINE = 5000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
+
+
+class LookupStoreError(Exception):
+    """Base of the lookup store's errors; `code` is stable."""
+
+    retriable = False
+    code = "LOOKUP_STORE_ERROR"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{self.code}: {detail}")
+        self.detail = detail
+
+
+class StoreUnavailable(LookupStoreError):
+    """The database cannot be reached now. Wait and try again."""
+
+    retriable = True
+    code = "STORE_UNAVAILABLE"
+
+
+class InvalidQuery(LookupStoreError):
+    """A cursor that is not one this store handed out, or a page size out of range."""
+
+    code = "INVALID_QUERY"
+
+
+@asynccontextmanager
+async def translated_store_errors() -> AsyncIterator[None]:
+    """Driver errors that mean "the database is not there now" become `StoreUnavailable`."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            raise StoreUnavailable(f"database: {exc.orig!r}") from exc
+        raise
+    except (OSError, ConnectionError) as exc:
+        raise StoreUnavailable(f"database: {exc!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateEntry:
+    """The newest known version of one certificate (电子证照)."""
+
+    cert_id: str
+    type_code: str
+    holder_id_type: str
+    holder_id: str
+    holder_name: str
+    status: str
+    sharing_class: str
+    issuer_code: str
+    region_code: str
+    issue_date: date
+    valid_until: date | None
+    event_id: str
+    updated_ms: int
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialEntry:
+    """The newest known version of one application material (申请材料)."""
+
+    material_id: str
+    holder_id: str
+    catalog_code: str
+    case_no: str | None
+    reusable: bool
+    valid_until: date | None
+    event_id: str
+    updated_ms: int
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEventEntry:
+    """One step of a case (办件事件)."""
+
+    event_id: str
+    case_no: str
+    occurred_at: datetime
+    stage: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list; pass `next_after` back as `after` for the next (None: no more)."""
+
+    items: list[T]
+    next_after: str | None
+
+
+def encode_cursor(*parts: str) -> str:
+    raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidQuery(f"cursor {cursor[:40]!r} is not one this store issued") from exc
+    if not (
+        isinstance(parts, list) and len(parts) == arity and all(isinstance(p, str) for p in parts)
+    ):
+        raise InvalidQuery(f"cursor {cursor[:40]!r} is not one this store issued")
+    return tuple(parts)
+
+
+def _check_limit(limit: int, most: int) -> None:
+    if not 1 <= limit <= most:
+        raise InvalidQuery(f"limit must be between 1 and {most}, not {limit}")
+
+
+class LookupStore:
+    """Read side of the lookup tables; cheap to build, safe to share between requests."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def certificate(self, cert_id: str) -> CertificateEntry | None:
+        query = select(lk_certificates).where(lk_certificates.c.cert_id == cert_id)
+        rows = await self._rows(query)
+        return _certificate(rows[0]) if rows else None
+
+    async def certificates_by_holder(
+        self,
+        holder_id: str,
+        type_code: str | None = None,
+        *,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[CertificateEntry]:
+        """The holder's certificates, ordered by type code then certificate id."""
+        _check_limit(limit, MAX_PAGE)
+        c = lk_certificates.c
+        query = select(lk_certificates).where(c.holder_id == holder_id)
+        if type_code is not None:
+            query = query.where(c.type_code == type_code)
+        if after is not None:
+            query = query.where(tuple_(c.type_code, c.cert_id) > decode_cursor(after, 2))
+        query = query.order_by(c.type_code, c.cert_id).limit(limit + 1)
+        items = [_certificate(row) for row in await self._rows(query)]
+        more = len(items) > limit
+        items = items[:limit]
+        last = items[-1] if more else None
+        return Page(items, encode_cursor(last.type_code, last.cert_id) if last else None)
+
+    async def materials_by_holder(
+        self,
+        holder_id: str,
+        catalog_code: str | None = None,
+        *,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[MaterialEntry]:
+        """The holder's materials, ordered by catalog code then material id."""
+        _check_limit(limit, MAX_PAGE)
+        c = lk_materials.c
+        query = select(lk_materials).where(c.holder_id == holder_id)
+        if catalog_code is not None:
+            query = query.where(c.catalog_code == catalog_code)
+        if after is not None:
+            query = query.where(tuple_(c.catalog_code, c.material_id) > decode_cursor(after, 2))
+        query = query.order_by(c.catalog_code, c.material_id).limit(limit + 1)
+        items = [_material(row) for row in await self._rows(query)]
+        more = len(items) > limit
+        items = items[:limit]
+        last = items[-1] if more else None
+        return Page(items, encode_cursor(last.catalog_code, last.material_id) if last else None)
+
+    async def case_timeline(
+        self, case_no: str, *, limit: int = MAX_TIMELINE
+    ) -> list[CaseEventEntry]:
+        """The case's events in the order they happened (ties: by event id, so stable)."""
+        _check_limit(limit, MAX_TIMELINE)
+        c = lk_case_events.c
+        query = (
+            select(lk_case_events)
+            .where(c.case_no == case_no)
+            .order_by(c.occurred_ms, c.event_id)
+            .limit(limit)
+        )
+        return [_case_event(row) for row in await self._rows(query)]
+
+    async def counts(self) -> dict[str, int]:
+        """Rows per lookup table, for operators (`govgate rebuild` prints them)."""
+        async with translated_store_errors(), self.engine.connect() as conn:
+            return {
+                t.name: int(await conn.scalar(select(func.count()).select_from(t)) or 0)
+                for t in LOOKUP_TABLES
+            }
+
+    async def _rows(self, query: Select[Any]) -> list[Row[Any]]:
+        async with translated_store_errors(), self.engine.connect() as conn:
+            return list((await conn.execute(query)).all())
+
+
+def _certificate(row: Row[Any]) -> CertificateEntry:
+    return CertificateEntry(
+        cert_id=row.cert_id,
+        type_code=row.type_code,
+        holder_id_type=row.holder_id_type,
+        holder_id=row.holder_id,
+        holder_name=row.holder_name,
+        status=row.status,
+        sharing_class=row.sharing_class,
+        issuer_code=row.issuer_code,
+        region_code=row.region_code,
+        issue_date=row.issue_date,
+        valid_until=row.valid_until,
+        event_id=row.event_id,
+        updated_ms=row.updated_ms,
+        record=json.loads(row.record),
+    )
+
+
+def _material(row: Row[Any]) -> MaterialEntry:
+    return MaterialEntry(
+        material_id=row.material_id,
+        holder_id=row.holder_id,
+        catalog_code=row.catalog_code,
+        case_no=row.case_no,
+        reusable=bool(row.reusable),
+        valid_until=row.valid_until,
+        event_id=row.event_id,
+        updated_ms=row.updated_ms,
+        record=json.loads(row.record),
+    )
+
+
+def _case_event(row: Row[Any]) -> CaseEventEntry:
+    return CaseEventEntry(
+        event_id=row.event_id,
+        case_no=row.case_no,
+        occurred_at=EPOCH + timedelta(milliseconds=row.occurred_ms),
+        stage=row.stage,
+        record=json.loads(row.record),
+    )

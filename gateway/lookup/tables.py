@@ -1,0 +1,183 @@
+"""Lookup tables: the projection of the log that window systems query, and how a canonical
+record becomes a row of each (SQLAlchemy Core).
+
+They live on `gateway.store.tables.metadata`; migration `0003_lookup` creates them. Every
+row can be rebuilt by replaying the log (`govgate rebuild`), so nothing here is a source of
+truth. Each row carries the canonical record as JSON text (dates and times ISO 8601, sorted
+keys), so the gateway can serve and mask any field without a schema change here; the other
+columns exist to be filtered, ordered or shown in a list.
+
+Times are integer milliseconds since the epoch (UTC): exact, and ordered alike on SQLite and
+PostgreSQL. `updated_ms` is the log timestamp of the record that wrote the row, not the clock
+of the materializer, so a rebuild writes exactly the rows the live materializer wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
+
+from gateway.store.tables import metadata
+from schemas.codec import to_jsonable
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+# Electronic certificates (电子证照): the newest version of each, by certificate id.
+lk_certificates = Table(
+    "lk_certificates",
+    metadata,
+    Column("cert_id", String, primary_key=True),
+    Column("type_code", String, nullable=False),
+    Column("holder_id_type", String, nullable=False),
+    Column("holder_id", String, nullable=False),
+    Column("holder_name", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("sharing_class", String, nullable=False),
+    Column("issuer_code", String, nullable=False),
+    Column("region_code", String, nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("valid_until", Date, nullable=True),
+    Column("record", Text, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("source_version", String, nullable=False),
+    Column("fetched_ms", BigInteger, nullable=False),  # provenance.fetched_at: decides "newer"
+    Column("updated_ms", BigInteger, nullable=False),
+    # "which licences does this holder have", grouped by type, in keyset order
+    Index("ix_lk_certificates_holder", "holder_id", "type_code", "cert_id"),
+)
+
+# Application materials (申请材料): the newest version of each, by material id.
+lk_materials = Table(
+    "lk_materials",
+    metadata,
+    Column("material_id", String, primary_key=True),
+    Column("holder_id", String, nullable=False),
+    Column("catalog_code", String, nullable=False),
+    Column("case_no", String, nullable=True),
+    Column("reusable", Boolean, nullable=False),
+    Column("valid_until", Date, nullable=True),
+    Column("record", Text, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("source_version", String, nullable=False),
+    Column("fetched_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_lk_materials_holder", "holder_id", "catalog_code", "material_id"),
+)
+
+# Case events (办件事件): every event is kept; a case's timeline is its events in time order.
+lk_case_events = Table(
+    "lk_case_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("case_no", String, nullable=False),
+    Column("occurred_ms", BigInteger, nullable=False),
+    Column("stage", String, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_lk_case_events_case", "case_no", "occurred_ms", "event_id"),
+)
+
+# Every event id the materializer has taken in, applied or found stale, and where it was on
+# the log. Inserting here first in each batch's transaction is what makes applying an event
+# twice (a crash before the group commit, a duplicate on the log) a no-op.
+lk_applied = Table(
+    "lk_applied",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("stream", String(64), nullable=False),
+    Column("log_partition", Integer, nullable=False),
+    Column("log_offset", BigInteger, nullable=False),
+)
+
+LOOKUP_TABLES = (lk_certificates, lk_materials, lk_case_events, lk_applied)
+
+
+# Record → row. `ts` is the log timestamp of the record: the row's `updated_ms`.
+
+
+def _ms(value: datetime) -> int:
+    return (value - _EPOCH) // _MS
+
+
+def _json(record: dict[str, Any]) -> str:
+    return json.dumps(
+        to_jsonable(record), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+
+
+def _certificate_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
+    holder, prov = r["holder"], r["provenance"]
+    return {
+        "cert_id": r["cert_id"],
+        "type_code": r["type_code"],
+        "holder_id_type": holder["id_type"],
+        "holder_id": holder["id_number"],
+        "holder_name": holder["name"],
+        "status": r["status"],
+        "sharing_class": r["sharing_class"],
+        "issuer_code": r["issuer_code"],
+        "region_code": r["region_code"],
+        "issue_date": r["issue_date"],
+        "valid_until": r["valid_until"],
+        "record": _json(r),
+        "event_id": r["event_id"],
+        "source_version": prov["source_version"],
+        "fetched_ms": _ms(prov["fetched_at"]),
+        "updated_ms": ts,
+    }
+
+
+def _material_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
+    prov = r["provenance"]
+    return {
+        "material_id": r["material_id"],
+        "holder_id": r["holder"]["id_number"],
+        "catalog_code": r["catalog_code"],
+        "case_no": r["case_no"],
+        "reusable": r["reusable"],
+        "valid_until": r["valid_until"],
+        "record": _json(r),
+        "event_id": r["event_id"],
+        "source_version": prov["source_version"],
+        "fetched_ms": _ms(prov["fetched_at"]),
+        "updated_ms": ts,
+    }
+
+
+def _case_event_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
+    return {
+        "event_id": r["event_id"],
+        "case_no": r["case_no"],
+        "occurred_ms": _ms(r["occurred_at"]),
+        "stage": r["stage"],
+        "record": _json(r),
+        "updated_ms": ts,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """How the records of one stream become rows of one table."""
+
+    record_type: str
+    table: Table
+    key: str  # primary-key column
+    row: Callable[[dict[str, Any], int], dict[str, Any]]
+    versioned: bool  # newest version per key (else: every event is a row of its own)
+
+
+PROJECTIONS = {
+    "certificates": Projection(
+        "Certificate", lk_certificates, "cert_id", _certificate_row, versioned=True
+    ),
+    "materials": Projection("Material", lk_materials, "material_id", _material_row, True),
+    "case-events": Projection(
+        "CaseEvent", lk_case_events, "event_id", _case_event_row, versioned=False
+    ),
+}
