@@ -1,17 +1,17 @@
-"""The FastAPI application: wires settings, the store, the log and the routers together."""
+"""The FastAPI application: wires settings, services, routers and error handlers together."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import __version__
-from gateway.log import open_log
-from gateway.routes import health
+from gateway import __version__, metrics, problems
+from gateway.responses import AuditedSignedResponses
+from gateway.routes import access_log, cases, certificates, events, health, materials, wellknown
+from gateway.services import open_services
 from gateway.settings import Settings
-from gateway.store import open_database
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,14 +19,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            engine = await stack.enter_async_context(open_database(settings))
-            log = await stack.enter_async_context(
-                open_log(settings, engine, wait=settings.kafka.startup_wait_s)
-            )
+        async with open_services(settings) as services:
             app.state.settings = settings
-            app.state.engine = engine
-            app.state.log = log
+            app.state.engine = services.engine
+            app.state.log = services.log
+            app.state.services = services
             yield
 
     app = FastAPI(
@@ -35,5 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="政务数据共享网关 — inter-agency data-sharing gateway",
         lifespan=lifespan,
     )
-    app.include_router(health.router)
+    for module in (health, metrics, wellknown, certificates, materials, cases, events, access_log):
+        app.include_router(module.router)
+    problems.install(app)
+    app.add_middleware(AuditedSignedResponses)
     return app

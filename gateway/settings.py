@@ -87,8 +87,41 @@ class ConnectorsSettings(_Section):
 
 
 class GatewaySettings(_Section):
+    """The HTTP gateway: where it listens, how it signs, audits and pages.
+
+    `GOVGATE_GATEWAY_AUDIT_SECRET` → `gateway.audit_secret`, and so on for each field.
+    """
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    id: str = Field(
+        default="govgate",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="this gateway's name (audit anchors, logs)",
+    )
+    response_key: Path | None = Field(
+        default=None,
+        description="PEM private key (Ed25519 or P-256) the gateway signs responses with; "
+        "default DATA_DIR/keys/gateway.private.pem, generated on first start",
+    )
+    previous_keys: tuple[Path, ...] = Field(
+        default=(),
+        description="PEM public keys still published at /.well-known/govgate-keys after a "
+        "roll-over, so responses signed before it keep verifying",
+    )
+    audit_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC secret for holder ids in the audit log (≥ 16 bytes); default "
+        "$GOVGATE_AUDIT_SECRET, else DATA_DIR/keys/audit.secret, generated on first start",
+    )
+    max_signature_age_s: float = Field(default=300, gt=0, le=3600)
+    clock_skew_s: float = Field(default=30, ge=0, le=600)
+    page_size: int = Field(default=50, ge=1, le=100, description="default page size")
+    max_page_size: int = Field(default=100, ge=1, le=500)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    materialize: bool = Field(
+        default=True, description="run the materializer (log → lookup store) in this process"
+    )
 
 
 class Settings(BaseSettings):

@@ -95,7 +95,10 @@ class _RecordCodec:
                 continue
             try:
                 _fastavro_validate(record[name], field_schema, field=name, raise_errors=True)
-            except _FastavroValidationError as exc:
+            except (_FastavroValidationError, ValueError, TypeError) as exc:
+                if not isinstance(exc, _FastavroValidationError):  # a logical type: no datum
+                    errors.append(FieldError(name, f"{type(exc).__name__}: {exc}"))
+                    continue
                 for data in exc.errors:
                     where = str(getattr(data, "field", "") or name)
                     path = name if where == name else f"{name}.{where.rsplit('.', 1)[-1]}"

@@ -170,13 +170,21 @@ class KafkaLog(EventLog):
             for i in indices:
                 record = records[i]
                 headers = list(record.headers)
-                if batch.append(key=record.key, value=record.value, timestamp=None,
-                                headers=headers) is None:
+                if (
+                    batch.append(
+                        key=record.key, value=record.value, timestamp=None, headers=headers
+                    )
+                    is None
+                ):
                     future = await producer.send_batch(batch, topic, partition=partition)
                     sent.append((future, partition, in_batch))
                     batch, in_batch = producer.create_batch(), list[int]()
-                    if batch.append(key=record.key, value=record.value, timestamp=None,
-                                    headers=headers) is None:
+                    if (
+                        batch.append(
+                            key=record.key, value=record.value, timestamp=None, headers=headers
+                        )
+                        is None
+                    ):
                         raise RecordRejected(f"kafka: record {i} is larger than a whole batch")
                 in_batch.append(i)
             if in_batch:

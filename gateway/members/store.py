@@ -54,7 +54,8 @@ ANY_PURPOSE = "*"
 
 _MEMBER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 证照类型 / 材料目录 codes and 事项编码
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,63}")
+# a canonical field (holder.id_number) or a surface-field label as printed (法定代表人)
+_FIELD = re.compile(r"[^\s:,]{1,64}")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -210,3 +210,10 @@ def avro_body(schema: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     avro.io.DatumWriter(parsed).write(SAMPLES["Material"](), avro.io.BinaryEncoder(buf))
     return buf.getvalue()
+
+
+def test_a_time_field_with_text_is_a_field_error_not_a_crash() -> None:
+    record: dict[str, Any] = case_event()
+    record["occurred_at"] = "not a date"
+    errors = codec.check("CaseEvent", record)
+    assert [e.field for e in errors] == ["occurred_at"]

@@ -145,7 +145,7 @@ def test_grants_parse(text: str, grant: Grant) -> None:
         "certificate::*",
         "material:M C:*",
         "a:b:c:d:e",
-        "material:MC:*:1bad",
+        "material:MC:*:" + "x" * 65,
     ],
 )
 def test_bad_grants_are_refused(text: str) -> None:
@@ -272,3 +272,8 @@ async def test_signed_request_verified_by_the_store_and_replayed_to_another_work
     await workers[1][0].revoke_key(key_id(key))
     headers = sign_request("GET", URL, {}, keyid=key_id(key), private_key=key)
     assert await send(0) == "KEY_REVOKED"
+
+
+def test_grants_may_name_chinese_surface_fields() -> None:
+    grant = Grant.parse("certificate:YYZZ:*:法定代表人,holder.id_number")
+    assert grant.fields is not None and "法定代表人" in grant.fields

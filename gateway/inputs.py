@@ -1,0 +1,132 @@
+"""Request inputs, checked before any database work (and before the signature's key lookup).
+
+Each is a dependency declared ahead of the caller in a route's signature, raising
+`InvalidInput` itself rather than leaving it to FastAPI's validation, which runs only after
+every dependency (including authentication) has.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from gateway.exchange import exchange_of
+from gateway.problems import InvalidInput
+from gateway.services import services
+from schemas.validators import FieldValueError, validate_resident_id, validate_uscc
+
+MAX_HOLDER_ID = 64
+_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # certificate types, catalogs
+_RECORD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # cert_id, case_no
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,512}")  # what the stores hand out: base64url
+
+
+def holder_type(holder_id: str) -> str:
+    """RESIDENT_ID or USCC when the id passes that standard's check, else OTHER."""
+    if len(holder_id) == 18:
+        for kind, check in (("RESIDENT_ID", validate_resident_id), ("USCC", validate_uscc)):
+            try:
+                check(holder_id)
+                return kind
+            except FieldValueError:
+                pass
+    return "OTHER"
+
+
+def holder_query(
+    request: Request,
+    holder_id: Annotated[
+        str | None,
+        Query(description="身份证号 (18), 统一社会信用代码 (18) or another id (≤ 64)"),
+    ] = None,
+) -> str:
+    if holder_id is None or not holder_id.strip():
+        raise InvalidInput("holder_id is required")
+    holder_id = holder_id.strip()
+    if len(holder_id) > MAX_HOLDER_ID or not holder_id.isprintable():
+        raise InvalidInput(f"holder_id: at most {MAX_HOLDER_ID} printable characters")
+    exchange = exchange_of(request.scope)
+    exchange.holder_id, exchange.holder_type = holder_id, holder_type(holder_id)
+    return holder_id
+
+
+def _code(value: str | None, name: str) -> str | None:
+    if value is not None and not _CODE.fullmatch(value):
+        raise InvalidInput(f"{name}: 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def type_code_query(
+    type_code: Annotated[str | None, Query(description="证照类型代码")] = None,
+) -> str | None:
+    return _code(type_code, "type_code")
+
+
+def catalog_code_query(
+    catalog_code: Annotated[str | None, Query(description="材料目录代码")] = None,
+) -> str | None:
+    return _code(catalog_code, "catalog_code")
+
+
+def record_id(value: str, name: str) -> str:
+    if not _RECORD_ID.fullmatch(value):
+        raise InvalidInput(f"{name}: 1-128 letters, digits, '.', '_', ':' or '-'")
+    return value
+
+
+def cert_id_path(cert_id: Annotated[str, Path(description="证照标识")]) -> str:
+    return record_id(cert_id, "cert_id")
+
+
+def case_no_path(case_no: Annotated[str, Path(description="办件编号")]) -> str:
+    return record_id(case_no, "case_no")
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    limit: int
+    after: str | None
+
+
+def page_query(
+    request: Request,
+    limit: Annotated[str | None, Query(description="page size, 1-100")] = None,
+    after: Annotated[str | None, Query(description="opaque cursor from next_after")] = None,
+) -> PageArgs:
+    settings = services(request).settings.gateway
+    size = settings.page_size
+    if limit is not None:
+        if not limit.isdigit() or not 1 <= int(limit) <= settings.max_page_size:
+            raise InvalidInput(f"limit: an integer from 1 to {settings.max_page_size}")
+        size = int(limit)
+    if after is not None and not _CURSOR.fullmatch(after):
+        raise InvalidInput("after: not a cursor this gateway handed out")
+    return PageArgs(size, after)
+
+
+def encode_seq_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_seq_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError as exc:
+        raise InvalidInput("after: not a cursor this gateway handed out") from exc
+    if not text.startswith("seq:") or not text[4:].isdigit():
+        raise InvalidInput("after: not a cursor this gateway handed out")
+    return int(text[4:])
+
+
+HolderDep = Annotated[str, Depends(holder_query)]
+TypeCodeDep = Annotated[str | None, Depends(type_code_query)]
+CatalogCodeDep = Annotated[str | None, Depends(catalog_code_query)]
+CertIdDep = Annotated[str, Depends(cert_id_path)]
+CaseNoDep = Annotated[str, Depends(case_no_path)]
+PageDep = Annotated[PageArgs, Depends(page_query)]

@@ -1,0 +1,147 @@
+"""Who may see what: every access decision of the gateway, in one place.
+
+Deny by default. A consumer sees a certificate type (证照类型) or material catalog (材料目录)
+only with a grant for that code and the request's purpose (事项编码 in `Gov-Purpose`), or for
+any purpose (`*`). Sharing classes: 无条件共享 (UNCONDITIONAL) is served whole; 有条件共享
+(CONDITIONAL) is served with the surface fields outside the grant's `fields` masked, and the
+holder's id number masked unless granted; 不予共享 (NOT_SHARED, and any unknown class) never.
+
+Refusals that depend only on the request (no grant for this type or purpose) are decided
+before any lookup, so they read the same whether or not such data exists; a record whose type
+the caller may not see is reported exactly as a record that does not exist.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gateway.lookup import CaseEventEntry, CertificateEntry, MaterialEntry
+from gateway.members.store import ANY_PURPOSE, Grant, GrantKind, Role
+from gateway.problems import PurposeMissing, PurposeNotGranted, RoleRequired, TypeNotGranted
+from schemas.validators import mask
+
+if TYPE_CHECKING:  # gateway.auth builds the Caller and asks this module about roles
+    from gateway.auth import Caller
+
+HOLDER_ID_FIELD = "holder.id_number"
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class View:
+    """What a caller is shown of one record, and which fields were masked in it."""
+
+    record: dict[str, Any]
+    masked: tuple[str, ...]
+
+
+def require_role(caller: Caller, *roles: Role) -> None:
+    if not any(role in caller.roles for role in roles):
+        raise RoleRequired(f"needs the role {' or '.join(roles)}")
+
+
+def require_purpose(caller: Caller) -> str:
+    if caller.purpose is None:
+        raise PurposeMissing()
+    return caller.purpose
+
+
+def _usable(caller: Caller, kind: GrantKind, purpose: str) -> list[Grant]:
+    return [g for g in caller.grants if g.kind == kind and g.purpose in (ANY_PURPOSE, purpose)]
+
+
+def granted_codes(caller: Caller, kind: GrantKind, purpose: str, code: str | None) -> list[str]:
+    """The codes the caller may see for `purpose` (just `code` when given), or the refusal.
+
+    PURPOSE_NOT_GRANTED: no grant of this kind for this purpose (or this code is granted only
+    for other purposes); TYPE_NOT_GRANTED: this code is granted for no purpose at all.
+    """
+    usable = _usable(caller, kind, purpose)
+    if code is None:
+        if not usable:
+            raise PurposeNotGranted()
+        return sorted({g.code for g in usable})
+    if any(g.code == code for g in usable):
+        return [code]
+    if any(g.kind == kind and g.code == code for g in caller.grants):
+        raise PurposeNotGranted()
+    raise TypeNotGranted()
+
+
+def grant_for(caller: Caller, kind: GrantKind, code: str, purpose: str) -> Grant | None:
+    """The grant that decides what is shown: one for this very purpose before one for `*`."""
+    covering = [g for g in _usable(caller, kind, purpose) if g.code == code]
+    covering.sort(key=lambda g: g.purpose == ANY_PURPOSE)
+    return covering[0] if covering else None
+
+
+def _visible(grant: Grant, field: str) -> bool:
+    return grant.fields is None or field in grant.fields
+
+
+def _mask_holder(record: dict[str, Any], grant: Grant, masked: list[str]) -> None:
+    holder = record.get("holder")
+    if isinstance(holder, dict) and isinstance(holder.get("id_number"), str):
+        if not _visible(grant, HOLDER_ID_FIELD):
+            holder["id_number"] = mask(holder["id_number"])
+            masked.append(HOLDER_ID_FIELD)
+
+
+def certificate_view(caller: Caller, purpose: str, entry: CertificateEntry) -> View | None:
+    """What the caller sees of a certificate, or None when it may see nothing of it.
+
+    None covers both "type not granted" and 不予共享; the routes tell them apart only where
+    the caller already knows the type is granted.
+    """
+    grant = grant_for(caller, "certificate", entry.type_code, purpose)
+    if grant is None or not shareable(entry):
+        return None
+    record = copy.deepcopy(entry.record)
+    masked: list[str] = []
+    if entry.sharing_class == "CONDITIONAL":
+        surface = record.get("surface_fields")
+        if isinstance(surface, dict):
+            for name in sorted(surface):
+                if not _visible(grant, name) and not _visible(grant, f"surface_fields.{name}"):
+                    surface[name] = MASK
+                    masked.append(f"surface_fields.{name}")
+        _mask_holder(record, grant, masked)
+    return View(record, tuple(masked))
+
+
+def shareable(entry: CertificateEntry) -> bool:
+    """Whether a certificate's sharing class lets it be served at all (deny by default)."""
+    return entry.sharing_class in ("UNCONDITIONAL", "CONDITIONAL")
+
+
+def material_view(caller: Caller, purpose: str, entry: MaterialEntry) -> View | None:
+    """A material, with the holder's id number masked unless the grant names it."""
+    grant = grant_for(caller, "material", entry.catalog_code, purpose)
+    if grant is None:
+        return None
+    record = copy.deepcopy(entry.record)
+    masked: list[str] = []
+    _mask_holder(record, grant, masked)
+    return View(record, tuple(masked))
+
+
+def case_view(purpose: str, events: list[CaseEventEntry]) -> list[View]:
+    """The steps of a case a window system may follow: those of the item (事项) it serves.
+
+    A person applicant's id number is always masked: a timeline is about the case, not them.
+    """
+    views: list[View] = []
+    for event in events:
+        if event.record.get("item_code") != purpose:
+            continue
+        record = copy.deepcopy(event.record)
+        masked: list[str] = []
+        applicant = record.get("applicant")
+        if isinstance(applicant, dict) and applicant.get("type") == "PERSON":
+            if isinstance(applicant.get("id_number"), str):
+                applicant["id_number"] = mask(applicant["id_number"])
+                masked.append("applicant.id_number")
+        views.append(View(record, tuple(masked)))
+    return views

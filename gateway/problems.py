@@ -1,0 +1,195 @@
+"""Refusals and their RFC 9457 problem details (`application/problem+json`).
+
+Policy and input checks raise `Refusal`s that carry only a stable `code`; this module alone
+turns them, and the errors of the other packages (signatures, audit, lookup store, log), into
+HTTP statuses. A refusal says what the caller is missing, never whether the data exists: the
+detail of a refusal is written here from its code, not from what the check found.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.audit import AuditError
+from gateway.exchange import exchange_of
+from gateway.log import LogError
+from gateway.lookup.store import LookupStoreError
+from gateway.signatures import SignatureError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://govgate.example/problems/"
+
+
+class Refusal(Exception):
+    """A request the gateway will not answer with data; `code` is stable and documented."""
+
+    code = "REFUSED"
+
+    def __init__(self, detail: str | None = None, errors: list[dict[str, str]] | None = None):
+        super().__init__(f"{self.code}: {detail or ''}")
+        self.detail = detail
+        self.errors = errors
+
+
+class InvalidInput(Refusal):
+    code = "INVALID_INPUT"
+
+
+class BodyTooLarge(Refusal):
+    code = "BODY_TOO_LARGE"
+
+
+class InvalidEvent(Refusal):
+    """A pushed record that fails its schema or identifier checks; `errors` lists each field."""
+
+    code = "INVALID_EVENT"
+
+
+class PurposeMissing(Refusal):
+    code = "PURPOSE_MISSING"
+
+
+class PurposeNotGranted(Refusal):
+    code = "PURPOSE_NOT_GRANTED"
+
+
+class TypeNotGranted(Refusal):
+    code = "TYPE_NOT_GRANTED"
+
+
+class RoleRequired(Refusal):
+    code = "ROLE_REQUIRED"
+
+
+class NotShared(Refusal):
+    code = "NOT_SHARED"
+
+
+class NotFound(Refusal):
+    code = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    status: int
+    title: str
+    detail: str
+
+
+# The only place where codes meet HTTP statuses. Details are fixed texts: they must not vary
+# with what a lookup found.
+KINDS: dict[str, _Kind] = {
+    "SIGNATURE_MISSING": _Kind(401, "Signature missing", "Sign the request (RFC 9421)."),
+    "SIGNATURE_INVALID": _Kind(401, "Signature invalid", "The signature does not verify."),
+    "COMPONENT_MISSING": _Kind(
+        401, "Signature incomplete", "The signature must cover the required components."
+    ),
+    "KEY_UNKNOWN": _Kind(401, "Key unknown", "No member key has this key id."),
+    "KEY_REVOKED": _Kind(401, "Key revoked", "This key may not sign now."),
+    "SIGNATURE_EXPIRED": _Kind(401, "Signature expired", "Sign the request anew."),
+    "NONCE_REPLAYED": _Kind(401, "Nonce replayed", "Every request needs a fresh nonce."),
+    "DIGEST_MISMATCH": _Kind(400, "Digest mismatch", "The body does not match Content-Digest."),
+    "PURPOSE_MISSING": _Kind(
+        400, "Purpose missing", "Name the item (事项编码) served in Gov-Purpose."
+    ),
+    "PURPOSE_NOT_GRANTED": _Kind(
+        403, "Purpose not granted", "Your member has no grant for this purpose."
+    ),
+    "TYPE_NOT_GRANTED": _Kind(
+        403,
+        "Type not granted",
+        "Your member has no grant for this certificate type or material catalog.",
+    ),
+    "ROLE_REQUIRED": _Kind(403, "Role required", "Your member lacks the role this needs."),
+    "NOT_SHARED": _Kind(403, "Not shared", "This record is not shared (不予共享)."),
+    "NOT_FOUND": _Kind(404, "Not found", "Nothing here that you may see."),
+    "METHOD_NOT_ALLOWED": _Kind(405, "Method not allowed", "Use another method."),
+    "INVALID_INPUT": _Kind(400, "Invalid input", "The request is malformed."),
+    "BODY_TOO_LARGE": _Kind(413, "Body too large", "The body exceeds the size limit."),
+    "INVALID_EVENT": _Kind(422, "Invalid event", "The record fails its schema or checks."),
+    "AUDIT_UNAVAILABLE": _Kind(
+        503, "Audit unavailable", "The request could not be audited; try again."
+    ),
+    "STORE_UNAVAILABLE": _Kind(503, "Store unavailable", "Try again shortly."),
+    "LOG_UNAVAILABLE": _Kind(503, "Log unavailable", "Try again shortly."),
+    "INTERNAL_ERROR": _Kind(500, "Internal error", "The gateway failed; it has been logged."),
+}
+
+
+def problem_body(code: str, detail: str | None = None, **extra: Any) -> tuple[int, dict[str, Any]]:
+    """The status and RFC 9457 body for `code`."""
+    kind = KINDS.get(code, KINDS["INTERNAL_ERROR"])
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code.lower().replace("_", "-"),
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail or kind.detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return kind.status, body
+
+
+def problem(
+    request: Request | None, code: str, detail: str | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem+json response; notes the code on the request's exchange for the audit row."""
+    if request is not None:
+        exchange_of(request.scope).code = code
+    status, body = problem_body(code, detail, **extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _refusal(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refusal)
+    return problem(request, exc.code, exc.detail, errors=exc.errors)
+
+
+async def _signature(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SignatureError)
+    # the library's detail may name the nonce or key: useful to the signer, harmless to others
+    return problem(request, exc.code, exc.detail)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    code = getattr(exc, "code", "INTERNAL_ERROR")
+    if not getattr(exc, "retriable", False) or code not in KINDS:
+        logger.error("%s %s failed: %r", request.method, request.url.path, exc)
+        return problem(request, "INTERNAL_ERROR")
+    return problem(request, code)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}.get(
+        exc.status_code, "INVALID_INPUT"
+    )
+    return problem(request, code)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    return problem(request, "INVALID_INPUT", errors=errors)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem details."""
+    app.add_exception_handler(Refusal, _refusal)
+    app.add_exception_handler(SignatureError, _signature)
+    for unavailable in (AuditError, LookupStoreError, LogError):
+        app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)

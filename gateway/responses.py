@@ -1,0 +1,172 @@
+"""Every response leaves audited and signed: the gateway's outermost middleware.
+
+For each HTTP request this middleware reads the body (refusing more than
+`gateway.max_body_bytes` before anything else runs), lets the app answer into a buffer, writes
+the audit row for `/v1/` requests and waits until it is committed (a request whose row is not
+durable is answered 503, never with its data), signs the response with the gateway's key,
+bound to the request (RFC 9421 §2.4), observes the metrics, and only then sends it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.audit import AuditError
+from gateway.audit.log import AuditEntry
+from gateway.auth import request_url
+from gateway.exchange import exchange_of
+from gateway.problems import PROBLEM_JSON, problem_body
+from gateway.services import Services
+from gateway.signatures import SignatureError, sign_response
+
+logger = logging.getLogger(__name__)
+
+AUDITED_PREFIX = "/v1/"
+_Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def _problem(scope: Scope, code: str) -> _Answer:
+    exchange_of(scope).code = code
+    status, body = problem_body(code)
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    return status, headers, payload
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None once it exceeds `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class AuditedSignedResponses:
+    """Pure ASGI middleware (no BaseHTTPMiddleware: it would copy every body twice)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        svc: Services = scope["app"].state.services
+        answer = await self._answer(scope, receive, svc)
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        if scope["path"].startswith(AUDITED_PREFIX):
+            answer = await self._audit(scope, svc, answer, template)
+        status, headers, body = self._sign(scope, svc, answer)
+        svc.metrics.observe(
+            template,
+            scope["method"],
+            status,
+            exchange_of(scope).code,
+            time.perf_counter() - started,
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive, svc: Services) -> _Answer:
+        limit = svc.settings.gateway.max_body_bytes
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return _problem(scope, "BODY_TOO_LARGE")
+        body = await _read_body(receive, limit)
+        if body is None:
+            return _problem(scope, "BODY_TOO_LARGE")
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # only a disconnect can come now
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, replay, capture)
+        except Exception:  # answered as a signed, audited 500 instead of a bare one
+            logger.exception("%s %s failed", scope["method"], scope["path"])
+            return _problem(scope, "INTERNAL_ERROR")
+        if not start:
+            return _problem(scope, "INTERNAL_ERROR")
+        return int(start["status"]), list(start.get("headers", [])), b"".join(chunks)
+
+    async def _audit(self, scope: Scope, svc: Services, answer: _Answer, route: str) -> _Answer:
+        status = answer[0]
+        exchange = exchange_of(scope)
+        entry = AuditEntry(
+            method=scope["method"],
+            path=scope["path"],
+            decision="allow" if status < 400 else "deny",
+            status=status,
+            member_id=exchange.member_id,
+            keyid=exchange.keyid,
+            route=route,
+            holder_id=exchange.holder_id,
+            holder_type=exchange.holder_type,
+            purpose=exchange.purpose,
+            case_no=exchange.case_no,
+            code=exchange.code,
+        )
+        try:
+            await svc.audit.record(entry)
+        except AuditError as exc:
+            logger.error("audit row not written, answering 503: %s", exc)
+            return _problem(scope, "AUDIT_UNAVAILABLE")
+        return answer
+
+    def _sign(self, scope: Scope, svc: Services, answer: _Answer) -> _Answer:
+        status, raw, body = answer
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
+        try:
+            signed = sign_response(
+                status,
+                headers,
+                body,
+                request_method=scope["method"],
+                request_url=request_url(scope),
+                request_headers=Headers(scope=scope),
+                keyid=svc.keys.keyid,
+                private_key=svc.keys.private_key,
+            )
+        except SignatureError as exc:  # e.g. a request header that cannot be signed over
+            logger.warning("response to %s left unsigned: %s", scope["path"], exc)
+            return answer
+        added = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in signed.items()
+            if k not in headers
+        ]
+        return status, [*raw, *added], body

@@ -1,0 +1,37 @@
+"""A case's timeline (办件进程): its steps in the order they happened."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from gateway import policy
+from gateway.auth import CaseReaderDep
+from gateway.exchange import exchange_of
+from gateway.inputs import CaseNoDep, holder_type
+from gateway.problems import NotFound
+from gateway.routes.pages import Item
+from gateway.services import services
+
+router = APIRouter(prefix="/v1", tags=["lookups"])
+
+
+class Timeline(BaseModel):
+    case_no: str
+    events: list[Item]
+
+
+@router.get("/cases/{case_no}")
+async def case_timeline(request: Request, case_no: CaseNoDep, caller: CaseReaderDep) -> Timeline:
+    """The steps of a case of the item named in `Gov-Purpose`; any other case reads as absent."""
+    purpose = policy.require_purpose(caller)
+    events = await services(request).lookup.case_timeline(case_no)
+    views = policy.case_view(purpose, events)
+    if not views:
+        raise NotFound()
+    applicant = events[0].record.get("applicant")
+    if isinstance(applicant, dict) and isinstance(number := applicant.get("id_number"), str):
+        exchange = exchange_of(request.scope)
+        exchange.holder_id, exchange.holder_type = number, holder_type(number)
+    items = [Item(record=v.record, masked=list(v.masked)) for v in views]
+    return Timeline(case_no=case_no, events=items)

@@ -1,0 +1,62 @@
+"""Certificates (电子证照) a holder already has: by holder, or one by its id."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from gateway import policy
+from gateway.auth import ConsumerDep
+from gateway.exchange import exchange_of
+from gateway.inputs import CertIdDep, HolderDep, PageDep, TypeCodeDep, holder_type
+from gateway.lookup import CertificateEntry, Page
+from gateway.problems import NotFound, NotShared
+from gateway.routes.pages import Item, ItemPage, visible_page
+from gateway.services import services
+
+router = APIRouter(prefix="/v1", tags=["lookups"])
+
+
+@router.get("/certificates")
+async def list_certificates(
+    request: Request,
+    holder_id: HolderDep,
+    type_code: TypeCodeDep,
+    page: PageDep,
+    caller: ConsumerDep,
+) -> ItemPage:
+    """The holder's certificates of the types granted for `Gov-Purpose` (不予共享 left out)."""
+    purpose = policy.require_purpose(caller)
+    codes = policy.granted_codes(caller, "certificate", purpose, type_code)
+    lookup = services(request).lookup
+
+    async def fetch(code: str, after: str | None, limit: int) -> Page[CertificateEntry]:
+        return await lookup.certificates_by_holder(holder_id, code, limit=limit, after=after)
+
+    return await visible_page(
+        fetch,
+        codes,
+        page.after,
+        page.limit,
+        lambda entry: policy.certificate_view(caller, purpose, entry),
+        lambda entry: (entry.type_code, entry.cert_id),
+    )
+
+
+@router.get("/certificates/{cert_id}")
+async def get_certificate(
+    request: Request, cert_id: CertIdDep, type_code: TypeCodeDep, caller: ConsumerDep
+) -> Item:
+    """One certificate. A certificate of a type not granted reads as one that does not exist."""
+    purpose = policy.require_purpose(caller)
+    policy.granted_codes(caller, "certificate", purpose, type_code)
+    entry = await services(request).lookup.certificate(cert_id)
+    if entry is None or (type_code is not None and entry.type_code != type_code):
+        raise NotFound()
+    if policy.grant_for(caller, "certificate", entry.type_code, purpose) is None:
+        raise NotFound()
+    exchange = exchange_of(request.scope)
+    exchange.holder_id, exchange.holder_type = entry.holder_id, holder_type(entry.holder_id)
+    view = policy.certificate_view(caller, purpose, entry)
+    if view is None:
+        raise NotShared()
+    return Item(record=view.record, masked=list(view.masked))

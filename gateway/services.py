@@ -1,0 +1,149 @@
+"""What the gateway process holds open while it serves: built once by the lifespan.
+
+The store and the log, the members and nonce stores, the audit writer, the lookup store, the
+gateway's response-signing keys, the metrics, and (when `gateway.materialize`) the
+materializer keeping the lookup store current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
+from gateway.log import EventLog, open_log
+from gateway.lookup import LookupStore, Materializer
+from gateway.members.keys import (
+    PrivateKey,
+    PublicKey,
+    generate_private_key,
+    key_id,
+    read_private_key,
+    read_public_key,
+    write_key_pair,
+)
+from gateway.members.store import MembersStore, NonceStore
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+from gateway.store import open_database
+from schemas.codec import EventCodec
+
+logger = logging.getLogger(__name__)
+
+KEY_NAME = "gateway"
+SECRET_FILE = "audit.secret"
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The key the gateway signs responses with, and every key it publishes."""
+
+    keyid: str
+    private_key: PrivateKey
+    published: tuple[PrivateKey | PublicKey, ...]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    log: EventLog
+    members: MembersStore
+    nonces: NonceStore
+    audit: AuditLog
+    audit_secret: bytes
+    lookup: LookupStore
+    keys: SigningKeys
+    codec: EventCodec
+    metrics: Metrics
+    materializer: Materializer | None = None
+
+
+def services(request: Request) -> Services:
+    found = request.app.state.services
+    assert isinstance(found, Services)
+    return found
+
+
+def load_signing_keys(settings: Settings) -> SigningKeys:
+    """The configured response key, or DATA_DIR/keys/gateway.private.pem (made if missing)."""
+    path = settings.gateway.response_key
+    if path is None:
+        path = settings.data_dir / "keys" / f"{KEY_NAME}.private.pem"
+        if not path.exists():
+            write_key_pair(path.parent, generate_private_key("ed25519"), name=KEY_NAME)
+            logger.info("generated the gateway's response-signing key at %s", path)
+    key = read_private_key(path)
+    previous = tuple(read_public_key(p) for p in settings.gateway.previous_keys)
+    return SigningKeys(key_id(key), key, (key, *previous))
+
+
+def load_audit_secret(settings: Settings) -> bytes:
+    """`gateway.audit_secret`, else $GOVGATE_AUDIT_SECRET, else DATA_DIR/keys/audit.secret."""
+    if settings.gateway.audit_secret is not None:
+        return load_secret(settings.gateway.audit_secret.get_secret_value())
+    if os.environ.get(SECRET_ENV):
+        return load_secret()
+    path = settings.data_dir / "keys" / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another worker made it first
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+            logger.warning("generated an audit secret at %s; set %s to share it", path, SECRET_ENV)
+    return load_secret(Path(path).read_text().strip())
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    async with AsyncExitStack() as stack:
+        engine = await stack.enter_async_context(open_database(settings))
+        log = await stack.enter_async_context(
+            open_log(settings, engine, wait=settings.kafka.startup_wait_s)
+        )
+        secret = await asyncio.to_thread(load_audit_secret, settings)
+        audit = await stack.enter_async_context(AuditLog(engine, secret))
+        keys = await asyncio.to_thread(load_signing_keys, settings)
+        found = Services(
+            settings=settings,
+            engine=engine,
+            log=log,
+            members=MembersStore(engine),
+            nonces=NonceStore(engine),
+            audit=audit,
+            audit_secret=secret,
+            lookup=LookupStore(engine),
+            keys=keys,
+            codec=EventCodec(),
+            metrics=Metrics(audit),
+        )
+        if settings.gateway.materialize:
+            found.materializer = Materializer(log, engine)
+            found.metrics.materializer = found.materializer
+            task = asyncio.create_task(found.materializer.run(), name="materializer")
+            task.add_done_callback(_report_end)
+            stack.push_async_callback(_stop_materializer, found.materializer, task)
+        yield found
+
+
+def _report_end(task: asyncio.Task[object]) -> None:
+    """A materializer that ends while the gateway serves leaves lookups going stale: say so."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the materializer stopped: %r; lookups go stale", task.exception())
+
+
+async def _stop_materializer(materializer: Materializer, task: asyncio.Task[object]) -> None:
+    await materializer.stop()
+    with contextlib.suppress(Exception):  # its failure was reported when it ended
+        await asyncio.wait_for(task, timeout=10)

@@ -1,0 +1,115 @@
+"""Every signature refusal: status, stable code, problem details, and its audit row."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from gateway.audit.tables import audit_rows
+from gateway.members.keys import generate_private_key
+from gateway.members.store import Grant
+from tests.gateway.api.conftest import Gateway, Signer
+from tests.samples import certificate, company
+
+HOLDER = company()["id_number"]
+LIST = f"/v1/certificates?holder_id={HOLDER}"
+
+
+@pytest.fixture
+async def window(gw: Gateway) -> Signer:
+    await gw.add_member("dept", "publisher")
+    await gw.publish("Certificate", certificate())
+    return await gw.add_member("window", "consumer", grants=(Grant("certificate", "YYZZ"),))
+
+
+async def last_audit_row(gw: Gateway) -> dict[str, Any]:
+    async with gw.services.engine.connect() as conn:
+        row = (await conn.execute(select(audit_rows).order_by(audit_rows.c.seq.desc()))).first()
+    assert row is not None
+    return dict(row._mapping)
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= set(body)
+    assert "items" not in body and "record" not in body
+    return body
+
+
+async def assert_refused_and_audited(
+    gw: Gateway, response: httpx.Response, status: int, code: str
+) -> None:
+    assert_problem(response, status, code)
+    row = await last_audit_row(gw)
+    assert (row["decision"], row["code"], row["status"]) == ("deny", code, status)
+    assert row["route"] == "/v1/certificates"
+    assert row["holder"] is not None  # whose data was asked for, even when refused
+
+
+async def test_a_signed_request_is_served(gw: Gateway, window: Signer) -> None:
+    response = await gw.call("GET", LIST)
+    assert response.status_code == 200
+    assert [i["record"]["cert_id"] for i in response.json()["items"]] == ["330802-YYZZ-0001"]
+
+
+async def test_no_signature(gw: Gateway, window: Signer) -> None:
+    response = await gw.call("GET", LIST, member=None)
+    await assert_refused_and_audited(gw, response, 401, "SIGNATURE_MISSING")
+
+
+async def test_bad_signature(gw: Gateway, window: Signer) -> None:
+    signed = gw.signed("GET", LIST, window)
+    other = company("91330802MA2D4K8Y1")["id_number"]
+    forged = gw.client.build_request(
+        "GET", f"/v1/certificates?holder_id={other}", headers=signed.headers
+    )
+    response = await gw.client.send(forged)
+    assert_problem(response, 401, "SIGNATURE_INVALID")
+
+
+async def test_unknown_key(gw: Gateway, window: Signer) -> None:
+    stranger = Signer("window", generate_private_key("ed25519"))
+    response = await gw.client.send(gw.signed("GET", LIST, stranger))
+    await assert_refused_and_audited(gw, response, 401, "KEY_UNKNOWN")
+
+
+async def test_revoked_key(gw: Gateway, window: Signer) -> None:
+    await gw.services.members.revoke_key(window.keyid)
+    response = await gw.call("GET", LIST)
+    await assert_refused_and_audited(gw, response, 401, "KEY_REVOKED")
+
+
+async def test_expired_signature(gw: Gateway, window: Signer) -> None:
+    old = int(time.time()) - 3600
+    response = await gw.client.send(gw.signed("GET", LIST, window, created=old))
+    await assert_refused_and_audited(gw, response, 401, "SIGNATURE_EXPIRED")
+
+
+async def test_replayed_nonce(gw: Gateway, window: Signer) -> None:
+    request = gw.signed("GET", LIST, window)
+    assert (await gw.client.send(request)).status_code == 200
+    again = await gw.client.send(gw.client.build_request("GET", LIST, headers=request.headers))
+    await assert_refused_and_audited(gw, again, 401, "NONCE_REPLAYED")
+
+
+async def test_digest_mismatch(gw: Gateway, window: Signer) -> None:
+    signed = gw.signed("POST", "/v1/events/certificates", gw.members["dept"], body=b'{"a": 1}')
+    tampered = gw.client.build_request(
+        "POST", "/v1/events/certificates", headers=signed.headers, content=b'{"a": 2}'
+    )
+    response = await gw.client.send(tampered)
+    assert_problem(response, 400, "DIGEST_MISMATCH")
+    row = await last_audit_row(gw)
+    assert (row["decision"], row["code"], row["route"]) == (
+        "deny",
+        "DIGEST_MISMATCH",
+        "/v1/events/{kind}",
+    )
