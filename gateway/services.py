@@ -20,6 +20,7 @@ from pathlib import Path
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
@@ -128,6 +129,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             codec=EventCodec(),
             metrics=Metrics(audit),
         )
+        if settings.gateway.audit_anchor_interval_s > 0:
+            anchoring = asyncio.create_task(
+                anchor_every(
+                    engine,
+                    log,
+                    found.codec,
+                    settings.gateway.id,
+                    settings.gateway.audit_anchor_interval_s,
+                ),
+                name="audit-anchors",
+            )
+            stack.push_async_callback(_cancel, anchoring)
         if settings.gateway.materialize:
             found.materializer = Materializer(log, engine)
             found.metrics.materializer = found.materializer
@@ -135,6 +148,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             task.add_done_callback(_report_end)
             stack.push_async_callback(_stop_materializer, found.materializer, task)
         yield found
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _report_end(task: asyncio.Task[object]) -> None:

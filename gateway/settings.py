@@ -119,6 +119,9 @@ class GatewaySettings(_Section):
     page_size: int = Field(default=50, ge=1, le=100, description="default page size")
     max_page_size: int = Field(default=100, ge=1, le=500)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    audit_anchor_interval_s: float = Field(
+        default=60, ge=0, description="anchor the audit chain head on audit-anchors (0: never)"
+    )
     materialize: bool = Field(
         default=True, description="run the materializer (log → lookup store) in this process"
     )
