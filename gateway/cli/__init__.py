@@ -7,7 +7,7 @@ import logging
 import click
 
 from gateway import __version__
-from gateway.cli import audit, connect, db, log, members, rebuild, schemas, up
+from gateway.cli import audit, call, connect, db, log, members, rebuild, schemas, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,3 +37,4 @@ main.add_command(members.keys)
 main.add_command(members.members)
 main.add_command(audit.audit)
 main.add_command(rebuild.rebuild)
+main.add_command(call.call)

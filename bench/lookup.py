@@ -1,0 +1,316 @@
+"""Certificate lookups: the gateway (signed, authorized, audited, signed back) against a bare
+FastAPI endpoint returning the same JSON, in the same run, under the same load generator.
+
+Usage: python bench/lookup.py [--certificates N] [--connections C] [--seconds S] [--warmup W]
+
+Both servers are real uvicorn processes on loopback ports, children of this one, run one after
+the other (never together, so they do not share the CPUs):
+  gateway   create_app on SQLite in a temporary folder: members, keys and grants, N
+            certificates materialized from the log; each request verified (RFC 9421 signature,
+            key lookup, nonce stored once), authorized for its purpose, looked up, masked,
+            audited (its row committed before the answer) and the response signed
+  baseline  one FastAPI route that returns a certificate lookup's JSON from a dict in memory
+The load generator is raw asyncio HTTP/1.1 over C keep-alive connections, each sending its
+next request as soon as the previous answer is read, for S seconds after W seconds of warm-up.
+Gateway requests are signed before timing starts (a pool with distinct nonces, one per
+request), so client-side signing does not count against the gateway; the baseline receives
+the same request bytes. Prints human-readable lines, then one JSON line with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PURPOSE = "11330802002493025K3330111703000"  # 事项编码
+MEMBER = "window"
+KEY_FILE = "window.private.pem"
+PAYLOAD_FILE = "baseline.json"
+
+
+def cert_id(i: int) -> str:
+    return f"330802-YYZZ-{i:06d}"
+
+
+def gateway_settings(data_dir: Path) -> Any:
+    from pydantic import SecretStr
+
+    from gateway.settings import GatewaySettings, Settings
+
+    return Settings(
+        data_dir=data_dir,
+        gateway=GatewaySettings(
+            audit_secret=SecretStr("bench-audit-secret-0123456789"), materialize=False
+        ),
+    )
+
+
+async def prepare(data_dir: Path, certificates: int) -> None:
+    """Members, the window's key and grant, and `certificates` certificates materialized."""
+    from gateway.lookup import replay
+    from gateway.members.keys import generate_private_key, write_key_pair
+    from gateway.members.store import Grant
+    from gateway.services import open_services
+    from tests.samples import certificate, person
+
+    key = generate_private_key("ed25519")
+    write_key_pair(data_dir, key, name=KEY_FILE.removesuffix(".private.pem"))
+    async with open_services(gateway_settings(data_dir)) as svc:
+        grant = Grant("certificate", "YYZZ", PURPOSE)
+        await svc.members.add_member(MEMBER, ["consumer"], keys=[key.public_key()], grants=[grant])
+        batch = []
+        for i in range(certificates):
+            record = certificate(cert_id(i)) | {"holder": person(i % 900 + 1)}
+            batch.append(svc.codec.encode("Certificate", record))
+            if len(batch) == 500 or i == certificates - 1:
+                await svc.log.append("certificates", batch)
+                batch = []
+        await replay(svc.log, svc.engine, streams=["certificates"])
+
+
+def serve(kind: str, data_dir: Path, port: int) -> None:
+    """A child process: the gateway or the baseline under uvicorn on 127.0.0.1:`port`."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    if kind == "gateway":
+        from gateway.app import create_app
+
+        app = create_app(gateway_settings(data_dir))
+    else:
+        payload = json.loads((data_dir / PAYLOAD_FILE).read_text())
+        app = FastAPI()
+
+        @app.get("/v1/certificates/{cert_id}")
+        async def lookup(cert_id: str) -> dict[str, Any]:
+            return dict(payload)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def signed_pool(data_dir: Path, count: int, certificates: int, host: str) -> list[bytes]:
+    """`count` requests as bytes on the wire, each signed with a nonce of its own."""
+    from gateway.members.keys import key_id, read_private_key
+    from gateway.signatures import sign_request
+
+    key = read_private_key(data_dir / KEY_FILE)
+    keyid = key_id(key)
+    rng = random.Random(1)
+    pool = []
+    for _ in range(count):
+        path = f"/v1/certificates/{cert_id(rng.randrange(certificates))}"
+        headers = sign_request(
+            "GET", f"http://gateway{path}", {"Gov-Purpose": PURPOSE}, keyid=keyid, private_key=key
+        )
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {host}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        pool.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    return pool
+
+
+@dataclass
+class Load:
+    """What the connections share: the requests left, the clock, and what they measured."""
+
+    requests: list[bytes]
+    measure_from: float
+    until: float
+    cycle: bool  # reuse the requests (the baseline checks no nonce); else each is sent once
+    next: int = 0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    ran_out_at: float | None = None
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length = next(
+        int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")
+    )
+    return status, await reader.readexactly(length)
+
+
+async def connection(port: int, load: Load) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while (now := time.perf_counter()) < load.until:
+            if load.next >= len(load.requests) and not load.cycle:
+                load.ran_out_at = load.ran_out_at or now
+                return
+            request = load.requests[load.next % len(load.requests)]
+            load.next += 1
+            started = time.perf_counter()
+            writer.write(request)
+            status, _ = await _read_response(reader)
+            ended = time.perf_counter()
+            if started >= load.measure_from:
+                load.latencies.append(ended - started)
+                load.statuses[status] = load.statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def run_load(
+    port: int,
+    requests: list[bytes],
+    connections: int,
+    warmup: float,
+    seconds: float,
+    *,
+    cycle: bool = False,
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    load = Load(requests, start + warmup, start + warmup + seconds, cycle)
+    await asyncio.gather(*(connection(port, load) for _ in range(connections)))
+    ended = min(load.until, load.ran_out_at or load.until)
+    window = ended - load.measure_from
+    ordered = sorted(load.latencies)
+    if not ordered:
+        raise RuntimeError("no request completed in the measured window")
+    return {
+        "rps": round(len(ordered) / window, 1),
+        "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+        "requests": len(ordered),
+        "statuses": {str(k): v for k, v in sorted(load.statuses.items())},
+        "seconds": round(window, 2),
+        "pool_exhausted": load.ran_out_at is not None,
+    }
+
+
+def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    from tests.conftest import _wait_for_port, free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            kind,
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ]
+    )
+    if not _wait_for_port(port, 60):
+        process.kill()
+        raise RuntimeError(f"the {kind} server did not listen on {port}")
+    return process, port
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def first_answer(port: int, request: bytes) -> tuple[int, bytes]:
+    async def once() -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        answer = await _read_response(reader)
+        writer.close()
+        await writer.wait_closed()
+        return answer
+
+    return asyncio.run(once())
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        started = time.perf_counter()
+        asyncio.run(prepare(data_dir, args.certificates))
+        print(
+            f"{args.certificates:,} certificates materialized: {time.perf_counter() - started:.1f}s"
+        )
+        size = args.pool
+        started = time.perf_counter()
+        pool = signed_pool(data_dir, size, args.certificates, "127.0.0.1")
+        print(f"{size:,} requests pre-signed (not timed): {time.perf_counter() - started:.1f}s")
+
+        gateway, port = start_server("gateway", data_dir)
+        try:
+            status, body = first_answer(port, pool[0])
+            if status != 200:
+                raise RuntimeError(f"the gateway answered {status}: {body[:300]!r}")
+            (data_dir / PAYLOAD_FILE).write_bytes(body)  # the baseline returns this JSON
+            ours = asyncio.run(
+                run_load(port, pool[1:], args.connections, args.warmup, args.seconds)
+            )
+        finally:
+            stop(gateway)
+        baseline, port = start_server("baseline", data_dir)
+        try:
+            base = asyncio.run(
+                run_load(port, pool, args.connections, args.warmup, args.seconds, cycle=True)
+            )
+        finally:
+            stop(baseline)
+
+    ratio = round(ours["rps"] / base["rps"], 2)
+    for name, figures in (("gateway", ours), ("baseline", base)):
+        print(
+            f"{name:<9} {figures['rps']:>8,.0f} req/s  p50 {figures['p50_ms']:.1f} ms  "
+            f"p99 {figures['p99_ms']:.1f} ms  statuses {figures['statuses']}"
+            + ("  (signed pool ran out)" if figures["pool_exhausted"] else "")
+        )
+    print(
+        f"ratio gateway/baseline: {ratio} at {args.connections} connections, cpus {os.cpu_count()}"
+    )
+    return {
+        "rps": ours["rps"],
+        "p50_ms": ours["p50_ms"],
+        "p99_ms": ours["p99_ms"],
+        "ratio": ratio,
+        "baseline_rps": base["rps"],
+        "baseline_p50_ms": base["p50_ms"],
+        "baseline_p99_ms": base["p99_ms"],
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "certificates": args.certificates,
+        "gateway_statuses": ours["statuses"],
+        "pool_exhausted": ours["pool_exhausted"],
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--certificates", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--pool", type=int, default=20_000, help="pre-signed requests")
+    parser.add_argument("--serve", choices=["gateway", "baseline"])
+    parser.add_argument("--data-dir")
+    parser.add_argument("--port", type=int)
+    parsed = parser.parse_args()
+    if parsed.serve:
+        serve(parsed.serve, Path(parsed.data_dir), parsed.port)
+    else:
+        print(json.dumps(main(parsed)))

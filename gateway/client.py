@@ -1,0 +1,339 @@
+"""The client a window system (窗口系统) uses to call the gateway: signs, verifies, and raises.
+
+Every request is signed with the member's own key (RFC 9421, `gateway.signatures`); every
+response, refusals included, must carry the gateway's signature bound to that request, checked
+against the keys the gateway publishes at `/.well-known/govgate-keys` (fetched once, fetched
+again once when a response names a key id not yet known). A response that does not verify
+raises `ResponseNotVerified` and its content is never handed back. A refusal raises the
+`GatewayRefused` subclass of its family, carrying the gateway's stable `code`.
+
+A window system integrates in a few lines::
+
+    from gateway.client import GatewayClient, NotAuthorized
+    from gateway.members.keys import read_private_key
+
+    key = read_private_key(Path("keys/window.private.pem"))
+    async with GatewayClient(GATEWAY_URL, member_id="window", private_key=key) as gw:
+        answer = await gw.certificates("91330802MA2D4K7X0X", "YYZZ", purpose=ITEM_CODE)
+        for item in answer.data["items"]:
+            show(item["record"])
+        archive(answer.proof())  # the signed request and response, verifiable later
+
+The URL is signed as sent: Chinese and other non-ASCII characters in paths and queries are
+percent-encoded (UTF-8) before signing, as `gateway.signatures.encode_url` requires.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from gateway.members import MembersError
+from gateway.members.keys import PrivateKey, PublicKey, key_id, keys_from_jwks
+from gateway.signatures import (
+    KeyUnknown,
+    SignatureError,
+    VerifiedResponse,
+    encode_url,
+    sign_request,
+    verify_response,
+)
+from schemas.codec import to_jsonable
+
+JWKS_PATH = "/.well-known/govgate-keys"
+DEFAULT_TIMEOUT = 10.0
+
+
+class GatewayError(Exception):
+    """Base of the client's errors; `retriable` says whether the same call may succeed later."""
+
+    retriable = False
+
+
+class GatewayUnreachable(GatewayError):
+    """No HTTP answer at all (connection refused, timeout): try again later."""
+
+    retriable = True
+
+
+class ResponseNotVerified(GatewayError):
+    """The response's signature is missing, wrong, or by a key the gateway does not publish.
+
+    Whatever the response said is not to be trusted, nor archived as proof.
+    """
+
+
+class GatewayRefused(GatewayError):
+    """A verified refusal: RFC 9457 problem details with the gateway's stable `code`."""
+
+    def __init__(self, status: int, code: str, detail: str, answer: Answer) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status, self.code, self.detail, self.answer = status, code, detail, answer
+
+
+class NotAuthorized(GatewayRefused):
+    """401/403: the signature, key, role, purpose or grant does not allow this request."""
+
+
+class NotFound(GatewayRefused):
+    """404: nothing there that this member may see (the gateway does not say which)."""
+
+
+class InvalidRequest(GatewayRefused):
+    """400/405/413/422: the request is malformed; `errors` lists field errors when given."""
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        found = self.answer.data.get("errors") if isinstance(self.answer.data, dict) else None
+        return list(found) if isinstance(found, list) else []
+
+
+class GatewayUnavailable(GatewayRefused):
+    """5xx: the gateway could not answer now (e.g. audit or store unavailable)."""
+
+    retriable = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A verified response: its parsed JSON, the raw signed response, and what verified."""
+
+    data: Any
+    response: httpx.Response  # `.request` holds the signed request the response is bound to
+    verified: VerifiedResponse
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    def proof(self) -> dict[str, Any]:
+        """What a window system archives: enough to re-run `verify_response` later."""
+        request = self.response.request
+        return {
+            "request": {
+                "method": request.method,
+                "url": str(request.url),
+                "headers": dict(request.headers),
+            },
+            "response": {
+                "status": self.response.status_code,
+                "headers": dict(self.response.headers),
+                "body_b64": base64.b64encode(self.response.content).decode("ascii"),
+            },
+            "gateway_keyid": self.verified.keyid,
+        }
+
+
+def _refusal(status: int) -> type[GatewayRefused]:
+    if status in (401, 403):
+        return NotAuthorized
+    if status == 404:
+        return NotFound
+    if status >= 500:
+        return GatewayUnavailable
+    return InvalidRequest
+
+
+def _target(path: str, params: Mapping[str, Any] | None) -> str:
+    """`path?query` percent-encoded (UTF-8), the exact text that is signed and sent."""
+    query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+    encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+    return encode_url(path) + (f"?{encoded}" if encoded else "")
+
+
+class GatewayClient:
+    """An async context manager over one `httpx.AsyncClient`, signing as one member key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        member_id: str,
+        private_key: PrivateKey,
+        keyid: str | None = None,
+        gateway_keys: Mapping[str, PublicKey] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """`gateway_keys` pins the gateway's keys (no fetch); else they come from its JWKS."""
+        self.base_url = base_url.rstrip("/")
+        self.member_id = member_id
+        self.keyid = keyid or key_id(private_key)
+        self._key = private_key
+        self._pinned = gateway_keys is not None
+        self._gateway_keys: dict[str, PublicKey] | None = (
+            dict(gateway_keys) if gateway_keys is not None else None
+        )
+        self._http = httpx.AsyncClient(base_url=self.base_url, transport=transport, timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        await self._http.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._http.__aexit__(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the gateway's surface ---------------------------------------------------------------
+
+    async def certificates(
+        self,
+        holder_id: str,
+        type_code: str | None = None,
+        *,
+        purpose: str,
+        case: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Answer:
+        """One page of the holder's certificates granted for `purpose` (事项编码)."""
+        params = {"holder_id": holder_id, "type_code": type_code, "limit": limit, "after": after}
+        return await self.request(
+            "GET", "/v1/certificates", purpose=purpose, case=case, params=params
+        )
+
+    async def certificate(self, cert_id: str, *, purpose: str, case: str | None = None) -> Answer:
+        """One certificate by its id."""
+        path = f"/v1/certificates/{urllib.parse.quote(cert_id, safe='')}"
+        return await self.request("GET", path, purpose=purpose, case=case)
+
+    async def materials(
+        self,
+        holder_id: str,
+        catalog_code: str | None = None,
+        *,
+        purpose: str,
+        case: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Answer:
+        """One page of the materials (申请材料) the holder already submitted."""
+        params = {
+            "holder_id": holder_id,
+            "catalog_code": catalog_code,
+            "limit": limit,
+            "after": after,
+        }
+        return await self.request("GET", "/v1/materials", purpose=purpose, case=case, params=params)
+
+    async def case(self, case_no: str, *, purpose: str) -> Answer:
+        """A case's timeline (办件进程)."""
+        path = f"/v1/cases/{urllib.parse.quote(case_no, safe='')}"
+        return await self.request("GET", path, purpose=purpose)
+
+    async def publish(self, kind: str, record: Mapping[str, Any]) -> Answer:
+        """Push one canonical record (publisher members); dates and times become ISO texts."""
+        path = f"/v1/events/{urllib.parse.quote(kind, safe='')}"
+        return await self.request("POST", path, json=to_jsonable(dict(record)))
+
+    async def access_log(
+        self,
+        holder_id: str,
+        *,
+        purpose: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Answer:
+        """Who looked at the holder's data (auditor members), newest first."""
+        params = {"holder_id": holder_id, "limit": limit, "after": after}
+        return await self.request("GET", "/v1/access-log", purpose=purpose, params=params)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        purpose: str | None = None,
+        case: str | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """Sign, send, verify; the verified answer, or the refusal it carries, raised."""
+        target = _target(path, params)
+        body = b"" if json is None else _dumps(json)
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if purpose is not None:
+            headers["Gov-Purpose"] = purpose
+        if case is not None:
+            headers["Gov-Case"] = case
+        if body:
+            headers["Content-Type"] = "application/json"
+        signed = sign_request(
+            method, self.base_url + target, headers, body, keyid=self.keyid, private_key=self._key
+        )
+        try:
+            response = await self._http.request(method, target, headers=signed, content=body)
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(f"{method} {target}: {exc!r}") from exc
+        verified = await self._verify(response, method, self.base_url + target, signed)
+        answer = Answer(_parse(response), response, verified)
+        if response.status_code >= 400:
+            data = answer.data if isinstance(answer.data, dict) else {}
+            code = str(data.get("code", f"HTTP_{response.status_code}"))
+            detail = str(data.get("detail", response.reason_phrase))
+            raise _refusal(response.status_code)(response.status_code, code, detail, answer)
+        return answer
+
+    # -- verification ------------------------------------------------------------------------
+
+    async def gateway_keys(self, *, refresh: bool = False) -> dict[str, PublicKey]:
+        """The gateway's published keys by key id (fetched on first use, or when `refresh`)."""
+        if self._gateway_keys is None or (refresh and not self._pinned):
+            try:
+                response = await self._http.get(JWKS_PATH)
+                response.raise_for_status()
+                self._gateway_keys = keys_from_jwks(response.json())
+            except httpx.TransportError as exc:
+                raise GatewayUnreachable(f"GET {JWKS_PATH}: {exc!r}") from exc
+            except (httpx.HTTPStatusError, ValueError, MembersError) as exc:
+                raise ResponseNotVerified(f"no usable key set at {JWKS_PATH}: {exc}") from exc
+        return self._gateway_keys
+
+    async def _verify(
+        self, response: httpx.Response, method: str, url: str, sent: Mapping[str, str]
+    ) -> VerifiedResponse:
+        for attempt in (0, 1):
+            keys = await self.gateway_keys(refresh=attempt == 1)
+            try:
+                return verify_response(
+                    response.status_code,
+                    response.headers,
+                    response.content,
+                    request_method=method,
+                    request_url=url,
+                    request_headers=sent,
+                    keys=keys,
+                )
+            except KeyUnknown as exc:
+                if attempt == 1 or self._pinned:
+                    raise ResponseNotVerified(f"{exc.code}: {exc.detail}") from exc
+            except SignatureError as exc:
+                raise ResponseNotVerified(f"{exc.code}: {exc.detail}") from exc
+        raise AssertionError("unreachable")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _parse(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
