@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, Table, func, select, tuple_
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -162,19 +162,11 @@ class LookupStore:
         after: str | None = None,
     ) -> Page[CertificateEntry]:
         """The holder's certificates, ordered by type code then certificate id."""
-        _check_limit(limit, MAX_PAGE)
         c = lk_certificates.c
-        query = select(lk_certificates).where(c.holder_id == holder_id)
-        if type_code is not None:
-            query = query.where(c.type_code == type_code)
-        if after is not None:
-            query = query.where(tuple_(c.type_code, c.cert_id) > decode_cursor(after, 2))
-        query = query.order_by(c.type_code, c.cert_id).limit(limit + 1)
-        items = [_certificate(row) for row in await self._rows(query)]
-        more = len(items) > limit
-        items = items[:limit]
-        last = items[-1] if more else None
-        return Page(items, encode_cursor(last.type_code, last.cert_id) if last else None)
+        page = await self._holder_page(
+            lk_certificates, holder_id, c.type_code, type_code, c.cert_id, limit, after
+        )
+        return Page([_certificate(row) for row in page.items], page.next_after)
 
     async def materials_by_holder(
         self,
@@ -185,19 +177,39 @@ class LookupStore:
         after: str | None = None,
     ) -> Page[MaterialEntry]:
         """The holder's materials, ordered by catalog code then material id."""
-        _check_limit(limit, MAX_PAGE)
         c = lk_materials.c
-        query = select(lk_materials).where(c.holder_id == holder_id)
-        if catalog_code is not None:
-            query = query.where(c.catalog_code == catalog_code)
+        page = await self._holder_page(
+            lk_materials, holder_id, c.catalog_code, catalog_code, c.material_id, limit, after
+        )
+        return Page([_material(row) for row in page.items], page.next_after)
+
+    async def _holder_page(
+        self,
+        table: Table,
+        holder_id: str,
+        code_column: ColumnElement[Any],
+        code: str | None,
+        id_column: ColumnElement[Any],
+        limit: int,
+        after: str | None,
+    ) -> Page[Row[Any]]:
+        """One keyset page of a holder's rows, ordered by (code, id); the cursor is the last
+        (code, id) of the page, given only when more rows follow."""
+        _check_limit(limit, MAX_PAGE)
+        query = select(table).where(table.c.holder_id == holder_id)
+        if code is not None:
+            query = query.where(code_column == code)
         if after is not None:
-            query = query.where(tuple_(c.catalog_code, c.material_id) > decode_cursor(after, 2))
-        query = query.order_by(c.catalog_code, c.material_id).limit(limit + 1)
-        items = [_material(row) for row in await self._rows(query)]
-        more = len(items) > limit
-        items = items[:limit]
-        last = items[-1] if more else None
-        return Page(items, encode_cursor(last.catalog_code, last.material_id) if last else None)
+            query = query.where(tuple_(code_column, id_column) > decode_cursor(after, 2))
+        query = query.order_by(code_column, id_column).limit(limit + 1)
+        rows = list(await self._rows(query))
+        if len(rows) <= limit:
+            return Page(rows, None)
+        last = rows[limit - 1]
+        return Page(
+            rows[:limit],
+            encode_cursor(last._mapping[code_column], last._mapping[id_column]),
+        )
 
     async def case_timeline(
         self, case_no: str, *, limit: int = MAX_TIMELINE
