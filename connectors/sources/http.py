@@ -87,7 +87,8 @@ class RateLimiter:
             now = time.monotonic()
             if self._next > now:
                 await asyncio.sleep(self._next - now)
-            self._next = max(now, self._next) + self._interval
+            # from when this slot was actually granted: a late wake-up never shortens the gap
+            self._next = time.monotonic() + self._interval
 
 
 class HttpSource(Source):
