@@ -46,6 +46,7 @@ def up(host: str | None, port: int | None, demo: bool) -> None:
         log_config=None,  # keep the logging set up by `govgate`
         proxy_headers=False,
         server_header=False,
+        access_log=False,  # queries carry holder ids; the audit log is the access record
     )
     if not demo:
         uvicorn.Server(config).run()

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from gateway.cli import main
 from tests.conftest import free_port
 
+PERSON_ID = "11010519491231002X"  # a valid resident id number (GB 11643 check digit)
+
 
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
@@ -61,11 +63,14 @@ def test_up_serves_healthz_and_readyz_on_the_embedded_default(
         status, ready = get_json(f"http://127.0.0.1:{port}/readyz")
         assert status == 200 and ready["checks"] == {"database": "ok", "log": "ok"}
         assert (data_dir / "govgate.db").exists()
+        status, problem = get_json(f"http://127.0.0.1:{port}/v1/certificates?holder_id={PERSON_ID}")
+        assert (status, problem["code"]) == (401, "SIGNATURE_MISSING")
     finally:
         process.terminate()
         process.wait(15)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it, so the exit status is -15
     assert "Application shutdown complete" in output.read_text()
+    assert PERSON_ID not in output.read_text()  # no personal id in the process's log
 
 
 def test_up_demo_has_events_flowing_and_stops_cleanly(govgate_bin: str, data_dir: Path) -> None:
