@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from gateway import __version__, metrics, problems
 from gateway.responses import AuditedSignedResponses
-from gateway.routes import access_log, cases, certificates, events, health, materials, wellknown
+from gateway.routes import (
+    access_log,
+    cases,
+    certificates,
+    events,
+    feeds,
+    health,
+    materials,
+    wellknown,
+)
 from gateway.services import open_services
 from gateway.settings import Settings
 
@@ -34,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, metrics, wellknown, certificates, materials, cases, events, access_log):
         app.include_router(module.router)
+    app.include_router(feeds.router)
     problems.install(app)
     app.add_middleware(AuditedSignedResponses)
     return app

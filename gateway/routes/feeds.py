@@ -1,0 +1,78 @@
+"""`GET /v1/feeds/{stream}`: the e-supervision (电子监察) feed, as JSON pages or as SSE.
+
+JSON is a long-poll: it returns as soon as one matching record is there, else an empty page
+after `wait` seconds. `Accept: text/event-stream` streams the same items as SSE, resuming from
+`Last-Event-ID` (else `after`).
+
+Every response passes `gateway.responses`, which buffers the whole body to audit and sign it
+(signature over status, headers and Content-Digest of the full body). A stream that never ends
+would therefore never reach the client, so an SSE connection is bounded: it ends after `limit`
+records or `wait` seconds, whichever comes first, and the client reconnects with
+`Last-Event-ID` (`retry: 1000` is sent first). Each such segment is audited and signed whole;
+heartbeat comments are written every 15 s of silence, but reach the client only with the
+segment.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from gateway import feeds
+from gateway.auth import Caller, with_role
+from gateway.feeds import FEED_STREAMS, FeedReader, Filter, Page
+from gateway.problems import InvalidInput, NotFound
+from gateway.services import services
+
+router = APIRouter(prefix="/v1", tags=["feeds"])
+
+SubscriberDep = Annotated[Caller, Depends(with_role("subscriber"))]
+_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SSE = "text/event-stream"
+
+
+def feed_stream(stream: Annotated[str, Path(description=", ".join(FEED_STREAMS))]) -> str:
+    if stream not in FEED_STREAMS:
+        raise NotFound()
+    return stream
+
+
+def feed_filter(
+    department: str | None = None, region: str | None = None, item: str | None = None
+) -> Filter:
+    """department_code (部门), region_code (区划), item_code (事项编码) to match exactly."""
+    for name, value in (("department", department), ("region", region), ("item", item)):
+        if value is not None and not _CODE.fullmatch(value):
+            raise InvalidInput(f"{name}: 1-64 letters, digits, '.', '_' or '-'")
+    return Filter(department, region, item)
+
+
+@router.get("/feeds/{stream}", response_model=None)
+async def read_feed(
+    request: Request,
+    caller: SubscriberDep,
+    stream: Annotated[str, Depends(feed_stream)],
+    where: Annotated[Filter, Depends(feed_filter)],
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    wait: Annotated[float, Query(ge=0, le=30)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+    accept: Annotated[str, Header()] = "application/json",
+) -> Page | StreamingResponse:
+    """Records after the cursor, in order per partition; `next` resumes without gap or repeat."""
+    svc = services(request)
+    if SSE in accept:
+        start = feeds.decode_cursor(stream, last_event_id or after)
+        reader = FeedReader(svc.log, svc.codec, stream, start, where)
+        return StreamingResponse(
+            feeds.sse_stream(reader, limit, wait),
+            media_type=SSE,
+            headers={"Cache-Control": "no-store"},
+        )
+    start = feeds.decode_cursor(stream, after)
+    return await feeds.read_page(
+        svc.log, svc.codec, stream, start, limit=limit, wait=wait, where=where
+    )
