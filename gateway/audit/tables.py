@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.audit import AuditCorrupted, AuditUnavailable
+from gateway.store.errors import unavailable_as
 from gateway.store.tables import metadata
 
 HEAD_ID = 1
@@ -81,12 +82,7 @@ async def read_head(conn: AsyncConnection) -> tuple[int, str]:
 async def db_errors() -> AsyncIterator[None]:
     """Driver errors that mean "the database is not there now" become `AuditUnavailable`."""
     try:
-        yield
+        async with unavailable_as(AuditUnavailable):
+            yield
     except IntegrityError as exc:  # a seq already taken: the head is behind the rows
         raise AuditCorrupted(f"audit tables disagree with their head: {exc.orig!r}") from exc
-    except (OperationalError, DBAPIError) as exc:
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            raise AuditUnavailable(f"database: {exc.orig!r}") from exc
-        raise
-    except (OSError, ConnectionError) as exc:
-        raise AuditUnavailable(f"database: {exc!r}") from exc

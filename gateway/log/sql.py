@@ -16,11 +16,10 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.log.base import (
@@ -36,6 +35,7 @@ from gateway.log.base import (
 )
 from gateway.log.errors import LogUnavailable, RecordRejected
 from gateway.store.engine import upsert_insert
+from gateway.store.errors import unavailable_as
 from gateway.store.tables import log_group_offsets, log_heads, log_records
 
 PARTITION = 0
@@ -223,14 +223,6 @@ class _SqlGroupConsumer(_SqlReader, GroupConsumer):
             return {row.partition_no: row.next_offset for row in await conn.execute(query)}
 
 
-@asynccontextmanager
-async def translated_db_errors() -> AsyncIterator[None]:
+def translated_db_errors() -> AbstractAsyncContextManager[None]:
     """Driver errors that mean "the database is not there now" become `LogUnavailable`."""
-    try:
-        yield
-    except (OperationalError, DBAPIError) as exc:
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            raise LogUnavailable(f"database: {exc.orig!r}") from exc
-        raise
-    except (OSError, ConnectionError) as exc:
-        raise LogUnavailable(f"database: {exc!r}") from exc
+    return unavailable_as(LogUnavailable)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select, tuple_
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.lookup.tables import LOOKUP_TABLES, lk_case_events, lk_certificates, lk_materials
+from gateway.store.errors import unavailable_as
 
 MAX_PAGE = 500
 MAX_TIMELINE = 5000
@@ -53,17 +52,9 @@ class InvalidQuery(LookupStoreError):
     code = "INVALID_QUERY"
 
 
-@asynccontextmanager
-async def translated_store_errors() -> AsyncIterator[None]:
+def translated_store_errors() -> AbstractAsyncContextManager[None]:
     """Driver errors that mean "the database is not there now" become `StoreUnavailable`."""
-    try:
-        yield
-    except (OperationalError, DBAPIError) as exc:
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            raise StoreUnavailable(f"database: {exc.orig!r}") from exc
-        raise
-    except (OSError, ConnectionError) as exc:
-        raise StoreUnavailable(f"database: {exc!r}") from exc
+    return unavailable_as(StoreUnavailable)
 
 
 @dataclass(frozen=True, slots=True)
