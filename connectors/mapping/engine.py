@@ -12,12 +12,13 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from connectors.errors import MappingError
+from connectors.mapping.codegen import generate
 from connectors.mapping.spec import FieldRule, MappingSpec
 from connectors.sources.base import SourceRecord
-from schemas.ids import event_id
 from schemas.registry import default_registry
 from schemas.timeparse import TimeParseError, parse_date, parse_timestamp
 
@@ -85,10 +86,22 @@ def schema_leaves(record: str) -> dict[str, Leaf]:
     return _leaves(default_registry().get(record).raw, "", {})
 
 
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """What `codegen` needs of one field: its rule and type, and the closures it may call."""
+
+    path: tuple[str, ...]
+    rule: FieldRule | None  # None: a field only `read` knows how to fill (surface fields)
+    leaf: Leaf | None
+    read: Callable[[Mapping[str, Any]], Any]  # the source value, or the whole field if no rule
+    typed: Callable[[str, Any], Any] | None  # the typed conversion of a present value
+
+
 @dataclass
 class Compiled:
     converters: list[tuple[tuple[str, ...], Converter]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+    plans: list[FieldPlan] = field(default_factory=list)  # as `converters`, for codegen
 
 
 def compile_rules(spec: MappingSpec) -> Compiled:
@@ -102,7 +115,9 @@ def compile_rules(spec: MappingSpec) -> Compiled:
             compiled.problems.append((name, f"{why} {spec.target.record}"))
             continue
         try:
-            compiled.converters.append((tuple(name.split(".")), _converter(name, rule, leaf)))
+            path = tuple(name.split("."))
+            compiled.converters.append((path, _converter(name, rule, leaf)))
+            compiled.plans.append(FieldPlan(path, rule, leaf, _reader(rule), _typed(leaf, rule)))
         except ValueError as exc:
             compiled.problems.append((name, str(exc)))
     for name, leaf in leaves.items():
@@ -113,7 +128,9 @@ def compile_rules(spec: MappingSpec) -> Compiled:
         if "surface_fields" not in leaves:
             compiled.problems.append(("surface_fields", f"{spec.target.record} has none"))
         else:
-            compiled.converters.append((("surface_fields",), _surface(spec.surface_fields)))
+            surface = _surface(spec.surface_fields)
+            compiled.converters.append((("surface_fields",), surface))
+            compiled.plans.append(FieldPlan(("surface_fields",), None, None, surface, None))
     return compiled
 
 
@@ -126,8 +143,8 @@ def _converter(name: str, rule: FieldRule, leaf: Leaf) -> Converter:
             _check_symbol(name, code_value, leaf)
     if rule.has_default:
         _check_symbol(name, rule.default, leaf)
-    columns = [rule.from_] if isinstance(rule.from_, str) else list(rule.from_ or [])
-    read = _template(rule.template) if rule.template else _source(columns, rule.nulls)
+    columns = _columns(rule)
+    read = _reader(rule)
     convert = _typed(leaf, rule)
     source_field = "/".join(columns) or name
     # The common case, one column read as text, inlined: this runs ~20 times per record.
@@ -172,6 +189,14 @@ def _converter(name: str, rule: FieldRule, leaf: Leaf) -> Converter:
     return run
 
 
+def _columns(rule: FieldRule) -> list[str]:
+    return [rule.from_] if isinstance(rule.from_, str) else list(rule.from_ or [])
+
+
+def _reader(rule: FieldRule) -> Callable[[Mapping[str, Any]], Any]:
+    return _template(rule.template) if rule.template else _source(_columns(rule), rule.nulls)
+
+
 def _check_symbol(name: str, value: Any, leaf: Leaf) -> Any:
     if leaf.kind == "enum" and value is not None and value not in leaf.symbols:
         raise ValueError(f"{value!r} is not one of {', '.join(leaf.symbols)}")
@@ -214,9 +239,9 @@ def _template(template: str) -> Callable[[Mapping[str, Any]], Any]:
 def _typed(leaf: Leaf, rule: FieldRule) -> Callable[[str, Any], Any]:
     formats = [rule.format] if rule.format else None
     if leaf.kind == "timestamp":
-        return lambda f, v: _time(parse_timestamp, f, v, formats)
+        return partial(_time, parse_timestamp, formats)
     if leaf.kind == "date":
-        return lambda f, v: _time(parse_date, f, v, formats)
+        return partial(_time, parse_date, formats)
     if leaf.kind == "int":
         return _integer
     if leaf.kind == "float":
@@ -228,7 +253,7 @@ def _typed(leaf: Leaf, rule: FieldRule) -> Callable[[str, Any], Any]:
     return lambda f, v: v if isinstance(v, str) else str(v)
 
 
-def _time(parse: Callable[..., Any], field: str, value: Any, formats: list[str] | None) -> Any:
+def _time(parse: Callable[..., Any], formats: list[str] | None, field: str, value: Any) -> Any:
     try:
         return parse(value, field, formats)
     except TimeParseError as exc:
@@ -287,37 +312,11 @@ class Mapper:
         self.connector = connector
         self.record_type = spec.target.record
         self.stream = spec.target.stream
-        # Grouped by parent record (applicant, holder, …) so that `map` builds each nested
-        # dict once instead of walking a path per field.
-        groups: dict[tuple[str, ...], list[tuple[str, Converter]]] = {}
-        for path, convert in compiled.converters:
-            groups.setdefault(path[:-1], []).append((path[-1], convert))
-        self._top = groups.pop((), [])
-        self._nested = list(groups.items())
+        # One generated function doing what the converters do, without a call per field.
+        self._map = generate(spec, compiled.plans, connector)
 
     def map(self, raw: SourceRecord, fetched_at: datetime) -> dict[str, Any]:
-        system = self.spec.source_system
-        record: dict[str, Any] = {
-            "event_id": event_id(system, raw.table, raw.key, raw.version),
-            "provenance": {
-                "source_system": system,
-                "source_table": raw.table,
-                "source_key": raw.key,
-                "source_version": raw.version,
-                "fetched_at": fetched_at,
-                "connector": self.connector,
-            },
-        }
-        data = raw.data
-        for name, convert in self._top:
-            record[name] = convert(data)
-        for parent, fields in self._nested:
-            target = record
-            for part in parent:
-                target = target.setdefault(part, {})
-            for name, convert in fields:
-                target[name] = convert(data)
-        return record
+        return self._map(raw.data, raw.table, raw.key, raw.version, fetched_at)
 
 
 def map_record(raw: SourceRecord, spec: MappingSpec, fetched_at: datetime) -> dict[str, Any]:

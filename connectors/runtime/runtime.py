@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from typing import TypeVar
 
 from connectors.errors import ConnectorError, SourceUnavailable
@@ -31,6 +32,31 @@ T = TypeVar("T")
 Encoded = EncodedEvent
 _Pending = tuple[Sequence[SourceRecord], "asyncio.Future[Converted]"]
 DEAD_LETTERS = "dead-letters"
+
+
+# Objects allocated between young collections of the cycle collector while a runtime pumps
+# (CPython's default is 700). A record costs ~40 short-lived objects, nearly all freed by
+# reference counting, and at the default the collector took ~15-20% of a backfill's time.
+_GC_YOUNG = 50_000
+_pumping = 0
+_saved_threshold = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Raise the young-generation threshold while any runtime pumps; restore it after the last."""
+    global _pumping, _saved_threshold
+    if _pumping == 0:
+        _saved_threshold = gc.get_threshold()
+        young, *older = _saved_threshold
+        gc.set_threshold(max(young, _GC_YOUNG), *older)
+    _pumping += 1
+    try:
+        yield
+    finally:
+        _pumping -= 1
+        if _pumping == 0:
+            gc.set_threshold(*_saved_threshold)
 
 
 class _SavedOffsets:
@@ -81,7 +107,8 @@ class ConnectorRuntime:
                     saved = await self._retrying(lambda: self.offsets.load(self.spec.name))
                     await self.source.start(_SavedOffsets(saved))
                     self.state.state = "running"
-                    await self._pump(backoff)
+                    with _fewer_collections():
+                        await self._pump(backoff)
                     break  # the source ended: backfill done, or stopped
                 except SourceUnavailable as exc:
                     await self._waiting(f"source unavailable: {exc.detail}")

@@ -9,6 +9,7 @@ deterministic event ids make recognisable, and not every Kafka-protocol broker o
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,6 +40,32 @@ from gateway.log.streams import STREAMS, topic_name
 from gateway.settings import KafkaSettings
 
 _TOPIC_ALREADY_EXISTS = 36
+_M = 0x5BD1E995
+_WORDS = [struct.Struct(f"<{n}I") for n in range(64)]  # little-endian 32-bit words of a key
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of a key, as aiokafka's (and the Java client's) partitioner computes
+    it; the same arithmetic on whole words, about twice as fast: it runs once per record."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    words = length >> 2
+    unpack = _WORDS[words].unpack_from if words < 64 else struct.Struct(f"<{words}I").unpack_from
+    for k in unpack(data):
+        k = (k * _M) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * _M) & 0xFFFFFFFF) ^ ((k * _M) & 0xFFFFFFFF)
+    tail = length & 3
+    if tail:
+        end = length & ~3
+        if tail == 3:
+            h ^= data[end + 2] << 16
+        if tail >= 2:
+            h ^= data[end + 1] << 8
+        h = ((h ^ data[end]) * _M) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
 
 
 def translate(exc: BaseException) -> LogError:
@@ -161,15 +188,22 @@ class KafkaLog(EventLog):
         batches (one future per batch, not per record: about twice the throughput)."""
         partitions = sorted(await producer.partitions_for(topic))
         members: dict[int, list[int]] = {}
+        count = len(partitions)
         for i, record in enumerate(records):
-            partition = self._partitioner(record.key, partitions, partitions)
+            key = record.key
+            if key.__class__ is bytes:  # as DefaultPartitioner: murmur2, positive, modulo
+                partition = partitions[(murmur2(key) & 0x7FFFFFFF) % count]
+            else:
+                partition = self._partitioner(key, partitions, partitions)
             members.setdefault(partition, []).append(i)
         sent: list[tuple[asyncio.Future[Any], int, list[int]]] = []
         for partition, indices in members.items():
             batch, in_batch = producer.create_batch(), list[int]()
             for i in indices:
                 record = records[i]
-                headers = list(record.headers)
+                headers = record.headers  # aiokafka's builder takes a list
+                if headers.__class__ is not list:
+                    headers = list(headers)
                 if (
                     batch.append(
                         key=record.key, value=record.value, timestamp=None, headers=headers
@@ -260,7 +294,10 @@ class KafkaLog(EventLog):
     async def reader(self, stream: str, start: Position | None = None) -> AsyncIterator[LogReader]:
         partitions = await self._partitions(stream)
         consumer = AIOKafkaConsumer(
-            **self.client_options(), enable_auto_commit=False, auto_offset_reset="earliest"
+            **self.client_options(),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
         )
         try:
             async with _translated():
@@ -287,6 +324,7 @@ class KafkaLog(EventLog):
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.session_timeout_ms // 5, 100),
             rebalance_timeout_ms=self.settings.session_timeout_ms,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.codec import HEADER_LEN, MAGIC, EventCodec, to_jsonable
+from schemas.codec import HEADER_LEN, MAGIC, EventCodec, _rfc3339, to_jsonable
 from schemas.errors import DecodeError, EncodeError
 from schemas.registry import AVSC_DIR, load_registry
 from tests.samples import SAMPLES, case_event
@@ -217,3 +217,8 @@ def test_a_time_field_with_text_is_a_field_error_not_a_crash() -> None:
     record["occurred_at"] = "not a date"
     errors = codec.check("CaseEvent", record)
     assert [e.field for e in errors] == ["occurred_at"]
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_utc_event_times_are_rfc3339_as_isoformat_writes_them(at: datetime) -> None:
+    assert _rfc3339(at) == at.isoformat().replace("+00:00", "Z")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.errors import SchemaError
@@ -265,3 +265,26 @@ def test_arbitrary_numbers_raise_only_time_parse_error(value: float) -> None:
         parse_timestamp(value)
     except TimeParseError:
         pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    digits=st.lists(st.integers(0, 99), min_size=6, max_size=6),
+    century=st.sampled_from([18, 19, 20, 21, 22]),
+    sep=st.sampled_from([" ", "T"]),
+)
+def test_the_common_shape_parses_as_the_pattern_does(
+    digits: list[int], century: int, sep: str
+) -> None:
+    """`2026-11-23 10:00:00` takes a C fast path; slashes still take the pattern: same result."""
+    year, month, day, hour, minute, second = digits
+    fast = f"{century}{year:02d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}"
+    slow = fast.replace("-", "/")
+
+    def outcome(text: str) -> object:
+        try:
+            return parse_timestamp(text, "GXSJ")
+        except TimeParseError as exc:
+            return exc.code
+
+    assert outcome(fast) == outcome(slow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from connectors.mapping import load_connector_spec
 from connectors.runtime.offsets import offset_store
-from connectors.runtime.runtime import ConnectorRuntime
+from connectors.runtime.runtime import _GC_YOUNG, ConnectorRuntime, _fewer_collections
 from connectors.runtime.status import StatusStore
 from connectors.sources.base import OffsetReader, Source, SourceRecord
 from gateway.log import EventLog, open_log
@@ -221,3 +222,12 @@ async def test_the_sql_log_away_for_a_while_then_back(pg_url: str, data_dir: Pat
         await proxy.close()
     assert state.state == "stopped"
     assert keys == {r["SLBH"] for r in rows}
+
+
+def test_the_collector_threshold_is_raised_while_pumping_and_restored_after() -> None:
+    before = gc.get_threshold()
+    with _fewer_collections():
+        with _fewer_collections():  # two runtimes in one process
+            assert gc.get_threshold()[0] == max(before[0], _GC_YOUNG)
+        assert gc.get_threshold()[0] == max(before[0], _GC_YOUNG)
+    assert gc.get_threshold() == before
