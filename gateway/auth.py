@@ -19,7 +19,8 @@ from gateway.members.store import Grant, Member, Role
 from gateway.policy import require_role
 from gateway.problems import InvalidInput
 from gateway.services import services
-from gateway.signatures import SignatureInvalid, verify_request
+from gateway.signature_errors import SignatureInvalid
+from gateway.signatures import verify_request
 
 _ITEM_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 事项编码 (Gov-Purpose)
 _CASE_NO = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 办件编号 (Gov-Case)
@@ -73,17 +74,17 @@ async def signed_caller(request: Request) -> Caller:
         request_url(request.scope),
         request.headers,
         body,
-        lookup=svc.members.known_key,
+        lookup=svc.member_cache.known_key,
         nonces=svc.nonces.use,
         max_age=settings.max_signature_age_s,
         clock_skew=settings.clock_skew_s,
     )
     if verified.owner is None:  # every member key has an owner; a lookup without one is a bug
         raise SignatureInvalid("the key has no member")
-    member = await svc.members.get_member(verified.owner)
-    grants = await svc.members.grants_for(member.member_id)
+    member = await svc.member_cache.member(verified.owner)
+    grants = await svc.member_cache.grants(member.member_id)
     exchange.member_id, exchange.keyid = member.member_id, verified.keyid
-    return Caller(member, verified.keyid, member.roles, tuple(grants), purpose, case_no)
+    return Caller(member, verified.keyid, member.roles, grants, purpose, case_no)
 
 
 CallerDep = Annotated[Caller, Depends(signed_caller)]

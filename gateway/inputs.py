@@ -37,7 +37,7 @@ def holder_type(holder_id: str) -> str:
     return "OTHER"
 
 
-def holder_query(
+async def holder_query(
     request: Request,
     holder_id: Annotated[
         str | None,
@@ -60,13 +60,13 @@ def _code(value: str | None, name: str) -> str | None:
     return value
 
 
-def type_code_query(
+async def type_code_query(
     type_code: Annotated[str | None, Query(description="证照类型代码")] = None,
 ) -> str | None:
     return _code(type_code, "type_code")
 
 
-def catalog_code_query(
+async def catalog_code_query(
     catalog_code: Annotated[str | None, Query(description="材料目录代码")] = None,
 ) -> str | None:
     return _code(catalog_code, "catalog_code")
@@ -78,11 +78,11 @@ def record_id(value: str, name: str) -> str:
     return value
 
 
-def cert_id_path(cert_id: Annotated[str, Path(description="证照标识")]) -> str:
+async def cert_id_path(cert_id: Annotated[str, Path(description="证照标识")]) -> str:
     return record_id(cert_id, "cert_id")
 
 
-def case_no_path(case_no: Annotated[str, Path(description="办件编号")]) -> str:
+async def case_no_path(case_no: Annotated[str, Path(description="办件编号")]) -> str:
     return record_id(case_no, "case_no")
 
 
@@ -92,7 +92,7 @@ class PageArgs:
     after: str | None
 
 
-def page_query(
+async def page_query(
     request: Request,
     limit: Annotated[str | None, Query(description="page size, 1-100")] = None,
     after: Annotated[str | None, Query(description="opaque cursor from next_after")] = None,

@@ -22,7 +22,7 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class Metrics:
-    """Requests by route and decision, latency, audit lag and materializer lag."""
+    """Requests by route and decision, latency, audit lag, materializer lag, webhooks."""
 
     def __init__(self, audit: AuditLog) -> None:
         self.registry = CollectorRegistry()
@@ -46,6 +46,23 @@ class Metrics:
             registry=self.registry,
         )
         self.audit_pending.set_function(lambda: audit.pending)
+        self.webhook_deliveries = Counter(
+            "govgate_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed) and subscriptions paused.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "govgate_webhook_events",
+            "Events acknowledged by webhook receivers.",
+            registry=self.registry,
+        )
+        self.webhook_lag = Histogram(
+            "govgate_webhook_lag_seconds",
+            "Time from an event's append to the log to its receiver's acknowledgement.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+            registry=self.registry,
+        )
         self.materializer_lag = Gauge(
             "govgate_materializer_lag_records",
             "Records on the log not yet in the lookup store, per stream.",

@@ -21,7 +21,8 @@ from gateway.audit import AuditError
 from gateway.exchange import exchange_of
 from gateway.log import LogError
 from gateway.lookup.store import LookupStoreError
-from gateway.signatures import SignatureError
+from gateway.signature_errors import SignatureError
+from gateway.webhooks.errors import WebhookError
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,16 @@ class NotFound(Refusal):
     code = "NOT_FOUND"
 
 
+class TargetNotAllowed(Refusal):
+    """A webhook target whose host is not among the operator's allowed hosts."""
+
+    code = "TARGET_NOT_ALLOWED"
+
+
+class TooMany(Refusal):
+    code = "TOO_MANY"
+
+
 @dataclass(frozen=True)
 class _Kind:
     status: int
@@ -112,6 +123,10 @@ KINDS: dict[str, _Kind] = {
     "ROLE_REQUIRED": _Kind(403, "Role required", "Your member lacks the role this needs."),
     "NOT_SHARED": _Kind(403, "Not shared", "This record is not shared (不予共享)."),
     "NOT_FOUND": _Kind(404, "Not found", "Nothing here that you may see."),
+    "TARGET_NOT_ALLOWED": _Kind(
+        403, "Target not allowed", "The gateway may not post to this host; ask its operator."
+    ),
+    "TOO_MANY": _Kind(409, "Too many", "Your member has as many as it may have; delete one."),
     "METHOD_NOT_ALLOWED": _Kind(405, "Method not allowed", "Use another method."),
     "INVALID_INPUT": _Kind(400, "Invalid input", "The request is malformed."),
     "BODY_TOO_LARGE": _Kind(413, "Body too large", "The body exceeds the size limit."),
@@ -189,7 +204,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem details."""
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(SignatureError, _signature)
-    for unavailable in (AuditError, LookupStoreError, LogError):
+    for unavailable in (AuditError, LookupStoreError, LogError, WebhookError):
         app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)

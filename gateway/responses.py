@@ -5,6 +5,10 @@ For each HTTP request this middleware reads the body (refusing more than
 the audit row for `/v1/` requests and waits until it is committed (a request whose row is not
 durable is answered 503, never with its data), signs the response with the gateway's key,
 bound to the request (RFC 9421 §2.4), observes the metrics, and only then sends it.
+
+A Server-Sent Events answer (`text/event-stream`, the feed) cannot wait for its end: its
+audit row is committed and its head signed (status and the request binding, no
+Content-Digest) when the app starts it, then its events pass through as they come.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -23,12 +28,22 @@ from gateway.auth import request_url
 from gateway.exchange import exchange_of
 from gateway.problems import PROBLEM_JSON, problem_body
 from gateway.services import Services
-from gateway.signatures import SignatureError, sign_response
+from gateway.signature_errors import SignatureError
+from gateway.signatures import sign_response
 
 logger = logging.getLogger(__name__)
 
 AUDITED_PREFIX = "/v1/"
+EVENT_STREAM = b"text/event-stream"
 _Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class _StreamRefused(Exception):
+    """The audit row of a stream could not be written: the refusal was sent instead."""
+
+
+def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(EVENT_STREAM) for k, v in headers)
 
 
 def _problem(scope: Scope, code: str) -> _Answer:
@@ -72,23 +87,55 @@ class AuditedSignedResponses:
             return
         started = time.perf_counter()
         svc: Services = scope["app"].state.services
-        answer = await self._answer(scope, receive, svc)
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        if scope["path"].startswith(AUDITED_PREFIX):
-            answer = await self._audit(scope, svc, answer, template)
-        status, headers, body = self._sign(scope, svc, answer)
+        streamed: list[int] = []  # the status sent, once a stream's head (or refusal) is out
+
+        async def open_stream(answer: _Answer) -> None:
+            audited = await self._audited(scope, svc, answer)
+            if audited is not answer:  # no audit row, no stream: the refusal goes instead
+                status, headers, body = self._sign(scope, svc, audited, audited[2])
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                streamed.append(status)
+                raise _StreamRefused()
+            status, headers, _ = self._sign(scope, svc, answer, None)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            streamed.append(status)
+
+        answer = await self._answer(scope, receive, svc, open_stream, send)
+        if streamed:
+            self._observe(scope, svc, streamed[0], started)
+            return
+        answer = await self._audited(scope, svc, answer)
+        status, headers, body = self._sign(scope, svc, answer, answer[2])
+        self._observe(scope, svc, status, started)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _audited(self, scope: Scope, svc: Services, answer: _Answer) -> _Answer:
+        """`answer` once its audit row is committed (for /v1/ requests), else a 503 problem."""
+        if not scope["path"].startswith(AUDITED_PREFIX):
+            return answer
+        return await self._audit(scope, svc, answer, _template(scope))
+
+    def _observe(self, scope: Scope, svc: Services, status: int, started: float) -> None:
         svc.metrics.observe(
-            template,
+            _template(scope),
             scope["method"],
             status,
             exchange_of(scope).code,
             time.perf_counter() - started,
         )
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, scope: Scope, receive: Receive, svc: Services) -> _Answer:
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        svc: Services,
+        open_stream: Callable[[_Answer], Awaitable[None]],
+        send: Send,
+    ) -> _Answer:
+        """The app's answer, buffered; or, for an event stream, passed through as it comes
+        (`open_stream` audits and sends its head first) and then only its head returned."""
         limit = svc.settings.gateway.max_body_bytes
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -107,17 +154,30 @@ class AuditedSignedResponses:
 
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
+        streaming = False
 
         async def capture(message: Message) -> None:
+            nonlocal streaming
             if message["type"] == "http.response.start":
                 start.update(message)
+                headers = list(message.get("headers", []))
+                if _is_event_stream(headers):
+                    await open_stream((int(message["status"]), headers, b""))
+                    streaming = True
+            elif streaming:
+                await send(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
         try:
             await self.app(scope, replay, capture)
+        except _StreamRefused:  # the refusal is sent
+            return int(start["status"]), [], b""
         except Exception:  # answered as a signed, audited 500 instead of a bare one
             logger.exception("%s %s failed", scope["method"], scope["path"])
+            if streaming:  # too late for a problem: end the stream
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return int(start["status"]), [], b""
             return _problem(scope, "INTERNAL_ERROR")
         if not start:
             return _problem(scope, "INTERNAL_ERROR")
@@ -147,8 +207,8 @@ class AuditedSignedResponses:
             return _problem(scope, "AUDIT_UNAVAILABLE")
         return answer
 
-    def _sign(self, scope: Scope, svc: Services, answer: _Answer) -> _Answer:
-        status, raw, body = answer
+    def _sign(self, scope: Scope, svc: Services, answer: _Answer, body: bytes | None) -> _Answer:
+        status, raw, _ = answer
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
         try:
             signed = sign_response(
@@ -169,4 +229,8 @@ class AuditedSignedResponses:
             for k, v in signed.items()
             if k not in headers
         ]
-        return status, [*raw, *added], body
+        return status, [*raw, *added], answer[2]
+
+
+def _template(scope: Scope) -> str:
+    return getattr(scope.get("route"), "path", None) or "unmatched"

@@ -13,6 +13,8 @@ so a path or query holding Chinese (`holder_id=张三`) signs as `holder_id=%E5%
 
 from __future__ import annotations
 
+import base64
+import functools
 import secrets
 import time
 import urllib.parse
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from http_message_signatures import (
     ContentDigest,
     HTTPMessageSignaturesException,
@@ -33,7 +36,20 @@ from http_message_signatures import (
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList, Item
 
+from gateway import signature_base as fast
 from gateway.members.keys import Algorithm, PrivateKey, PublicKey, algorithm_of, check_algorithm
+from gateway.signature_base import field_lines as _fields
+from gateway.signature_errors import (
+    ComponentMissing,
+    DigestMismatch,
+    KeyRevoked,
+    KeyUnknown,
+    NonceReplayed,
+    SignatureExpired,
+    SignatureInvalid,
+    SignatureMissing,
+    SigningFailed,
+)
 
 LABEL = "govgate"
 DEFAULT_MAX_AGE = 300.0  # seconds a request signature stays acceptable
@@ -43,69 +59,10 @@ SIGNED_FIELDS = ("gov-purpose", "gov-case")  # covered whenever the request carr
 RESPONSE_COMPONENTS = ("@status", "content-digest", '"@method";req', '"@path";req', '"@query";req')
 _MAX_FIELD_CHARS = 8192  # a Signature or Signature-Input larger than this is not ours
 _MAX_NONCE_CHARS = 128
-_ALGORITHMS: dict[str, Any] = {
+ALGORITHMS: dict[str, Any] = {
     "ed25519": algorithms.ED25519,
     "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256,
 }
-
-
-class SignatureError(Exception):
-    """Base of signature refusals; `code` is stable and safe to show to the caller."""
-
-    retriable = False  # the same signed message will be refused again: sign anew
-    code = "SIGNATURE_ERROR"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{self.code}: {detail}")
-        self.detail = detail
-
-
-class SignatureMissing(SignatureError):
-    code = "SIGNATURE_MISSING"
-
-
-class SignatureInvalid(SignatureError):
-    """Malformed signature fields, a wrong algorithm, or a signature that does not verify."""
-
-    code = "SIGNATURE_INVALID"
-
-
-class KeyUnknown(SignatureError):
-    code = "KEY_UNKNOWN"
-
-
-class KeyRevoked(SignatureError):
-    """The key (or its member) is revoked, or outside its validity period."""
-
-    code = "KEY_REVOKED"
-
-
-class SignatureExpired(SignatureError):
-    """`created` older than the maximum age, too far in the future, or `expires` passed."""
-
-    code = "SIGNATURE_EXPIRED"
-
-
-class NonceReplayed(SignatureError):
-    code = "NONCE_REPLAYED"
-
-
-class DigestMismatch(SignatureError):
-    """The body does not match its signed Content-Digest (or the digest is malformed)."""
-
-    code = "DIGEST_MISMATCH"
-
-
-class ComponentMissing(SignatureError):
-    """A component or parameter the policy requires is not covered by the signature."""
-
-    code = "COMPONENT_MISSING"
-
-
-class SigningFailed(SignatureError):
-    """This side could not sign the message (e.g. a header value that is not ASCII)."""
-
-    code = "SIGNING_FAILED"
 
 
 @dataclass(frozen=True)
@@ -143,20 +100,36 @@ class VerifiedResponse:
 
 
 @dataclass
-class _Request:  # the message shape http-message-signatures resolves components from
+class RequestMessage:
+    """A request as http-message-signatures resolves components from it."""
+
     method: str
     url: str
     headers: Any
 
+    @functools.cached_property
+    def fields(self) -> dict[str, str]:
+        """Header fields by lower-cased name, repeated lines joined (computed once)."""
+        return _fields(self.headers)
+
 
 @dataclass
-class _Response:
+class ResponseMessage:
+    """A response, with the request it answers."""
+
     status_code: int
     headers: Any
-    request: _Request
+    request: RequestMessage
+
+    @functools.cached_property
+    def fields(self) -> dict[str, str]:
+        return _fields(self.headers)
 
 
-class _Verifier(HTTPMessageVerifier):
+class PackageVerifier(HTTPMessageVerifier):
+    """The package's verifier without its own time checks (callers make them, with an
+    injectable clock and their own error codes)."""
+
     def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
         """Done by this module, with an injectable clock and its own error codes."""
 
@@ -186,16 +159,8 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _fields(headers: Mapping[str, str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for name, value in headers.items():
-        key = name.lower()
-        fields[key] = f"{fields[key]}, {value.strip()}" if key in fields else value.strip()
-    return fields
-
-
 def _sign(
-    message: _Request | _Response,
+    message: RequestMessage | ResponseMessage,
     components: list[str],
     body: bytes | None,
     *,
@@ -208,19 +173,21 @@ def _sign(
     alg = alg or algorithm_of(private_key)
     if alg != algorithm_of(private_key):
         raise SigningFailed(f"alg {alg} does not match the {algorithm_of(private_key)} key")
-    when = datetime.fromtimestamp(time.time() if created is None else created, tz=UTC)
-    has_digest = "content-digest" in _fields(message.headers)
+    when = int(time.time()) if created is None else int(created)
+    has_digest = "content-digest" in message.fields
     if has_digest and not any("content-digest" in c for c in components):
         components.append("content-digest")
+    if _sign_fast(message, components, body, has_digest, keyid, private_key, alg, nonce, when):
+        return
     signer = HTTPMessageSigner(
-        signature_algorithm=_ALGORITHMS[check_algorithm(alg)],
+        signature_algorithm=ALGORITHMS[check_algorithm(alg)],
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={keyid: private_key}),
     )
     try:
         signer.sign(
             message,
             key_id=keyid,
-            created=when,
+            created=datetime.fromtimestamp(when, tz=UTC),
             nonce=nonce,
             label=LABEL,
             covered_component_ids=components,
@@ -229,6 +196,42 @@ def _sign(
         )
     except HTTPMessageSignaturesException as exc:
         raise SigningFailed(str(exc)) from exc
+
+
+def _fast_message(message: RequestMessage | ResponseMessage) -> fast.Message:
+    if isinstance(message, ResponseMessage):
+        request = _fast_message(message.request)
+        return fast.Message("", "", message.fields, message.status_code, request)
+    return fast.Message(message.method, message.url, message.fields)
+
+
+def _sign_fast(
+    message: RequestMessage | ResponseMessage,
+    components: list[str],
+    body: bytes | None,
+    has_digest: bool,
+    keyid: str,
+    private_key: PrivateKey,
+    alg: str,
+    nonce: str | None,
+    created: int,
+) -> bool:
+    """Sign as the package would (same headers, same bytes) when the shape allows; else False."""
+    headers = message.headers
+    if any(name.lower() in ("signature", "signature-input") for name in headers):
+        return False
+    digest = None if has_digest or body is None else content_digest(body)
+    if digest is not None and "content-digest" not in components:
+        components = [*components, "content-digest"]
+    params: dict[str, int | str] = {"created": created, "keyid": keyid, "alg": alg}
+    if nonce is not None:
+        params["nonce"] = nonce
+    signer = ALGORITHMS[alg](private_key=private_key)
+    added = fast.sign(_fast_message(message), components, digest, LABEL, params, signer.sign)
+    if added is None:
+        return False
+    headers.update(added)
+    return True
 
 
 def sign_request(
@@ -253,7 +256,7 @@ def sign_request(
     present = _fields(out)
     components = [*REQUEST_COMPONENTS, *(name for name in SIGNED_FIELDS if name in present)]
     _sign(
-        _Request(method.upper(), encode_url(url), out),
+        RequestMessage(method.upper(), encode_url(url), out),
         components,
         body or None,
         keyid=keyid,
@@ -268,17 +271,19 @@ def sign_request(
 @dataclass(frozen=True)
 class _Parsed:
     identities: frozenset[tuple[object, frozenset[tuple[str, object]]]]  # covered components
-    params: dict[str, object]
+    params: Mapping[str, object]
+    canonical: fast.SignatureInput | None = None  # set when the fast path can verify it
 
 
 def _identity(item: Item) -> tuple[object, frozenset[tuple[str, object]]]:
     return item.value, frozenset(item.params.items())  # parameter order does not matter
 
 
-def _component(spec: str) -> Item:
+@functools.lru_cache(maxsize=256)
+def _required(spec: str) -> tuple[object, frozenset[tuple[str, object]]]:
     item = Item()
     item.parse((spec if spec.startswith('"') else f'"{spec}"').encode("ascii"))
-    return item
+    return _identity(item)
 
 
 def _dictionary(value: str, name: str) -> Dictionary:
@@ -292,13 +297,18 @@ def _dictionary(value: str, name: str) -> Dictionary:
     return parsed
 
 
-def _parse_signature(headers: Mapping[str, str]) -> _Parsed:
-    fields = _fields(headers)
+def _parse_signature(fields: Mapping[str, str]) -> _Parsed:
+    """The one signature of a message's (joined, lower-cased) header `fields`."""
     sig_input, signature = fields.get("signature-input"), fields.get("signature")
     if sig_input is None and signature is None:
         raise SignatureMissing("the message carries no Signature and Signature-Input fields")
     if sig_input is None or signature is None:
         raise SignatureInvalid("Signature and Signature-Input must both be present")
+    if max(len(sig_input), len(signature)) <= _MAX_FIELD_CHARS:
+        found = fast.parse_signature(fields)
+        if found is not None:
+            identities = frozenset(fast.identity(c) for c in found.components)
+            return _Parsed(identities, found.params, found)
     inputs = _dictionary(sig_input, "Signature-Input")
     signatures = _dictionary(signature, "Signature")
     if len(inputs) != 1 or set(inputs) != set(signatures):
@@ -310,7 +320,7 @@ def _parse_signature(headers: Mapping[str, str]) -> _Parsed:
 
 
 def _check_covered(parsed: _Parsed, required: Iterable[str]) -> None:
-    missing = [spec for spec in required if _identity(_component(spec)) not in parsed.identities]
+    missing = [spec for spec in required if _required(spec) not in parsed.identities]
     if missing:
         raise ComponentMissing(f"the signature does not cover {', '.join(missing)}")
 
@@ -339,9 +349,32 @@ def _check_key(keyid: str, key: KnownKey | None) -> KnownKey:
     return key
 
 
-def _verify_crypto(message: _Request | _Response, key: KnownKey) -> VerifyResult:
-    verifier = _Verifier(
-        signature_algorithm=_ALGORITHMS[check_algorithm(key.alg)],
+def _verify_crypto(
+    message: RequestMessage | ResponseMessage, key: KnownKey, parsed: _Parsed
+) -> tuple[str, ...]:
+    """Check the signature; the covered components, as serialised, if it verifies."""
+    found = parsed.canonical
+    base = (
+        None
+        if found is None
+        else fast.signature_base(_fast_message(message), found.components, found.serialized)
+    )
+    if found is None or base is None:
+        result = _verify_with_package(message, key)
+        return tuple(c for c in result.covered_components if c != '"@signature-params"')
+    if found.params.get("alg", key.alg) != key.alg:
+        raise SignatureInvalid("Unexpected algorithm specified in the signature")
+    try:
+        algorithm = ALGORITHMS[check_algorithm(key.alg)](public_key=key.public_key)
+        algorithm.verify(base64.b64decode(found.signature[1:-1]), base)
+    except (InvalidSignature, HTTPMessageSignaturesException, ValueError) as exc:
+        raise SignatureInvalid(f"the signature does not verify: {exc!r}") from exc
+    return tuple(str(c) for c in found.components)
+
+
+def _verify_with_package(message: RequestMessage | ResponseMessage, key: KnownKey) -> VerifyResult:
+    verifier = PackageVerifier(
+        signature_algorithm=ALGORITHMS[check_algorithm(key.alg)],
         key_resolver=MappingKeyResolver(public_keys={key.keyid: key.public_key}, private_keys={}),
     )
     try:
@@ -380,8 +413,9 @@ async def verify_request(
     forged request cannot use up a genuine caller's nonce.
     """
     now = time.time() if now is None else now
-    parsed = _parse_signature(headers)
-    fields = _fields(headers)
+    message = RequestMessage(method.upper(), encode_url(url), headers)
+    fields = message.fields
+    parsed = _parse_signature(fields)
     has_digest = bool(body) or "content-digest" in fields
     required = [*require, *(name for name in SIGNED_FIELDS if name in fields)]
     if require_digest and has_digest:
@@ -395,8 +429,7 @@ async def verify_request(
         raise ComponentMissing("the signature has no nonce parameter")
     created = _check_times(parsed.params, now, max_age, clock_skew)
     key = _check_key(keyid, await lookup(keyid))
-    message = _Request(method.upper(), encode_url(url), headers)
-    result = _verify_crypto(message, key)
+    covered = _verify_crypto(message, key, parsed)
     if require_digest and has_digest:
         verify_content_digest(fields.get("content-digest", ""), body)
     if nonce and nonces is not None:
@@ -408,29 +441,33 @@ async def verify_request(
         alg=key.alg,
         created=created,
         nonce=nonce,
-        covered=tuple(c for c in result.covered_components if c != '"@signature-params"'),
+        covered=covered,
     )
 
 
-def _request_signature_labels(request_headers: Mapping[str, str]) -> list[str]:
-    value = _fields(request_headers).get("signature")
+def _request_signature_labels(request_fields: Mapping[str, str]) -> list[str]:
+    value = request_fields.get("signature")
     if value is None:
         return []
+    labels = fast.signature_labels(value)
+    if labels is not None:
+        return labels
     try:
         return list(_dictionary(value, "Signature"))
     except SignatureInvalid:
         return []  # nothing to bind to; the request was refused for it anyway
 
 
-def _bound_components(request_headers: Mapping[str, str]) -> list[str]:
-    labels = _request_signature_labels(request_headers)
-    return [*RESPONSE_COMPONENTS, *(f'"signature";req;key="{label}"' for label in labels)]
+def _bound_components(request_fields: Mapping[str, str], *, digest: bool = True) -> list[str]:
+    labels = _request_signature_labels(request_fields)
+    own = [c for c in RESPONSE_COMPONENTS if digest or c != "content-digest"]
+    return [*own, *(f'"signature";req;key="{label}"' for label in labels)]
 
 
 def sign_response(
     status: int,
     headers: Mapping[str, str],
-    body: bytes,
+    body: bytes | None,
     *,
     request_method: str,
     request_url: str,
@@ -444,12 +481,15 @@ def sign_response(
     Covers `@status`, `content-digest`, and the request's `@method`, `@path`, `@query` and
     signature (`"signature";req;key=…`, when the request was signed): the response cannot be
     replayed as the answer to another request.
+
+    `body=None` signs the head of a streamed response (Server-Sent Events), whose body is
+    not known yet: everything above but `content-digest`, and no `Content-Digest` is added.
     """
     out = dict(headers)
-    request = _Request(request_method.upper(), encode_url(request_url), request_headers)
+    request = RequestMessage(request_method.upper(), encode_url(request_url), request_headers)
     _sign(
-        _Response(status, out, request),
-        _bound_components(request_headers),
+        ResponseMessage(status, out, request),
+        _bound_components(request.fields, digest=body is not None),
         body,
         keyid=keyid,
         private_key=private_key,
@@ -463,7 +503,7 @@ def sign_response(
 def verify_response(
     status: int,
     headers: Mapping[str, str],
-    body: bytes,
+    body: bytes | None,
     *,
     request_method: str,
     request_url: str,
@@ -477,18 +517,20 @@ def verify_response(
 
     `keys` are the gateway's public keys by key id (`gateway.members.keys.keys_from_jwks`).
     `max_age=None` checks an archived response, kept as proof, whatever its age.
+    `body=None` checks the head of a streamed (SSE) response, signed without a digest.
     """
     now = time.time() if now is None else now
-    parsed = _parse_signature(headers)
-    _check_covered(parsed, _bound_components(request_headers))
+    request = RequestMessage(request_method.upper(), encode_url(request_url), request_headers)
+    response = ResponseMessage(status, headers, request)
+    parsed = _parse_signature(response.fields)
+    _check_covered(parsed, _bound_components(request.fields, digest=body is not None))
     keyid = _keyid(parsed.params)
     created = _check_times(parsed.params, now, max_age, clock_skew)
     public = keys.get(keyid)
     key = _check_key(
         keyid, None if public is None else KnownKey(keyid, algorithm_of(public), public)
     )
-    request = _Request(request_method.upper(), encode_url(request_url), request_headers)
-    result = _verify_crypto(_Response(status, headers, request), key)
-    verify_content_digest(_fields(headers).get("content-digest", ""), body)
-    covered = tuple(c for c in result.covered_components if c != '"@signature-params"')
+    covered = _verify_crypto(response, key, parsed)
+    if body is not None:
+        verify_content_digest(response.fields.get("content-digest", ""), body)
     return VerifiedResponse(keyid=keyid, created=created, covered=covered)

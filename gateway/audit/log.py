@@ -12,25 +12,25 @@ HMAC-SHA256(secret, normalized id), which `access_log` recomputes to find a hold
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import os
 import re
 import time
 import unicodedata
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit import AuditCorrupted, AuditError, AuditUnavailable, InvalidAuditEntry
 from gateway.audit.chain import row_hash
 from gateway.audit.tables import HEAD_ID, WIDTHS, audit_head, audit_rows, db_errors
+from gateway.store import blocking
+from gateway.store.group_commit import GroupCommit
 
 SECRET_ENV = "GOVGATE_AUDIT_SECRET"
 MIN_SECRET_BYTES = 16
@@ -123,31 +123,27 @@ class AuditLog:
             raise ValueError("max_batch must be ≥ 1 and flush_interval_s ≥ 0")
         self.engine = engine
         self._secret = secret
-        self.flush_interval_s = flush_interval_s
-        self.max_batch = max_batch
-        self._queue: deque[tuple[dict[str, Any], asyncio.Future[int]]] = deque()
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
+        self._writer: GroupCommit[dict[str, Any], int] = GroupCommit(
+            self._append_batch,
+            name="audit-writer",
+            max_batch=max_batch,
+            linger_s=flush_interval_s,
+            failure=_failure,
+            closed=lambda: AuditUnavailable("the audit log is closed"),
+        )
 
     @property
     def pending(self) -> int:
         """Rows waiting for the writer (the audit lag, for /metrics)."""
-        return len(self._queue)
+        return self._writer.pending
 
     async def start(self) -> None:
         """Start the writer task (`record` starts it too); safe twice."""
-        if self._closing:
-            raise AuditUnavailable("the audit log is closed")
-        if self._task is None or self._task.done():  # done: cancelled from outside; restart
-            self._task = asyncio.create_task(self._run(), name="audit-writer")
+        self._writer.start()
 
     async def close(self) -> None:
         """Commit every queued row, then stop the writer; safe twice."""
-        self._closing = True
-        self._wakeup.set()
-        if self._task is not None:
-            await self._task
+        await self._writer.close()
 
     async def __aenter__(self) -> AuditLog:
         await self.start()
@@ -164,12 +160,8 @@ class AuditLog:
         Raises `AuditUnavailable` (retriable) when the row could not be made durable: the
         request must then be refused, not answered.
         """
-        row = self._row(entry)
-        await self.start()
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append((row, future))
-        self._wakeup.set()
-        return await future  # a cancelled caller's row is still written: the request happened
+        return await self._writer.submit(self._row(entry))
+        # a cancelled caller's row is still written: the request happened
 
     def _row(self, entry: AuditEntry) -> dict[str, Any]:
         if entry.decision not in ("allow", "deny"):
@@ -193,61 +185,36 @@ class AuditLog:
             "status": entry.status,
         }
 
-    async def _run(self) -> None:
-        try:
-            while True:
-                if not self._queue:
-                    if self._closing:
-                        return
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                    if self.flush_interval_s and len(self._queue) < self.max_batch:
-                        await asyncio.sleep(self.flush_interval_s)  # let company arrive
-                    continue
-                size = min(len(self._queue), self.max_batch)
-                await self._flush([self._queue.popleft() for _ in range(size)])
-        finally:  # cancelled from outside: nobody may wait forever for a row
-            while self._queue:
-                _, future = self._queue.popleft()
-                if not future.done():
-                    future.set_exception(AuditUnavailable("the audit writer was stopped"))
-
-    async def _flush(self, batch: list[tuple[dict[str, Any], asyncio.Future[int]]]) -> None:
-        try:
-            first = await self._append([dict(row) for row, _ in batch])
-        except Exception as exc:  # every caller of the batch gets the error; none is answered
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(_failure(exc))
-            return
-        for i, (_, future) in enumerate(batch):
-            if not future.done():
-                future.set_result(first + i)
+    async def _append_batch(self, rows: list[dict[str, Any]]) -> list[int]:
+        first = await self._append([dict(row) for row in rows])
+        return [first + i for i in range(len(rows))]
 
     async def _append(self, rows: list[dict[str, Any]]) -> int:
         """Insert `rows` after the head in one transaction; returns the first row's seq."""
-        async with db_errors(), self.engine.begin() as conn:
-            bumped = (
-                await conn.execute(
-                    update(audit_head)
-                    .where(audit_head.c.id == HEAD_ID)
-                    .values(seq=audit_head.c.seq + len(rows))
-                    .returning(audit_head.c.seq, audit_head.c.hash)
-                )
-            ).one_or_none()
-            if bumped is None:
-                raise AuditCorrupted("the audit_head row is missing; run `govgate audit verify`")
-            first = int(bumped.seq) - len(rows) + 1
-            prev = str(bumped.hash)  # not yet updated: the hash of seq first - 1
-            for i, row in enumerate(rows):
-                row["seq"] = first + i
-                row["prev_hash"] = prev
-                prev = row["hash"] = row_hash(row)
-            await conn.execute(audit_rows.insert(), rows)
-            await conn.execute(
-                update(audit_head).where(audit_head.c.id == HEAD_ID).values(hash=prev)
+        async with db_errors():
+            return await blocking.run(
+                self.engine, lambda conn: _append_rows(conn, rows), write=True
             )
-        return first
+
+
+def _append_rows(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    bumped = conn.execute(
+        update(audit_head)
+        .where(audit_head.c.id == HEAD_ID)
+        .values(seq=audit_head.c.seq + len(rows))
+        .returning(audit_head.c.seq, audit_head.c.hash)
+    ).one_or_none()
+    if bumped is None:
+        raise AuditCorrupted("the audit_head row is missing; run `govgate audit verify`")
+    first = int(bumped.seq) - len(rows) + 1
+    prev = str(bumped.hash)  # not yet updated: the hash of seq first - 1
+    for i, row in enumerate(rows):
+        row["seq"] = first + i
+        row["prev_hash"] = prev
+        prev = row["hash"] = row_hash(row)
+    conn.execute(audit_rows.insert(), rows)
+    conn.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(hash=prev))
+    return first
 
 
 def _failure(exc: Exception) -> AuditError:

@@ -16,10 +16,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, Table, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.lookup.tables import LOOKUP_TABLES, lk_case_events, lk_certificates, lk_materials
+from gateway.store import blocking
 from gateway.store.errors import unavailable_as
 
 MAX_PAGE = 500
@@ -128,6 +139,10 @@ def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
     return tuple(parts)
 
 
+# Built once: the hottest query (a certificate by id) skips statement building per request.
+_CERTIFICATE = select(lk_certificates).where(lk_certificates.c.cert_id == bindparam("cert_id"))
+
+
 def _check_limit(limit: int, most: int) -> None:
     if not 1 <= limit <= most:
         raise InvalidQuery(f"limit must be between 1 and {most}, not {limit}")
@@ -140,8 +155,7 @@ class LookupStore:
         self.engine = engine
 
     async def certificate(self, cert_id: str) -> CertificateEntry | None:
-        query = select(lk_certificates).where(lk_certificates.c.cert_id == cert_id)
-        rows = await self._rows(query)
+        rows = await self._rows(_CERTIFICATE, {"cert_id": cert_id})
         return _certificate(rows[0]) if rows else None
 
     async def certificates_by_holder(
@@ -224,9 +238,14 @@ class LookupStore:
                 for t in LOOKUP_TABLES
             }
 
-    async def _rows(self, query: Select[Any]) -> list[Row[Any]]:
-        async with translated_store_errors(), self.engine.connect() as conn:
-            return list((await conn.execute(query)).all())
+    async def _rows(
+        self, query: Select[Any], params: dict[str, Any] | None = None
+    ) -> list[Row[Any]]:
+        def fetch(conn: Connection) -> list[Row[Any]]:
+            return list(conn.execute(query, params).all())
+
+        async with translated_store_errors():
+            return await blocking.run(self.engine, fetch, write=False)
 
 
 def _certificate(row: Row[Any]) -> CertificateEntry:

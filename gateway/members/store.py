@@ -2,8 +2,7 @@
 
 `MembersStore` is what `govgate members …` edits and what request verification asks "which
 key is this, and may it sign now?" (`known_key`, the `gateway.signatures` key lookup).
-`NonceStore` refuses a nonce seen before; the refusal is a primary-key conflict in the shared
-database, so it holds however many gateway workers there are.
+Used nonces are `gateway.members.nonces`.
 """
 
 from __future__ import annotations
@@ -11,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeAlias, get_args
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -42,7 +42,7 @@ from gateway.members.keys import (
     load_public_key,
     public_key_pem,
 )
-from gateway.members.tables import grants, member_keys, members, used_nonces
+from gateway.members.tables import grants, member_keys, members
 from gateway.signatures import KnownKey
 from gateway.store.engine import upsert_insert
 
@@ -213,9 +213,19 @@ class MembersStore:
         self.engine = engine
         self.clock = clock
         self._insert = upsert_insert(engine)
+        self.generation = 0  # bumped by every change made through this store (for caches)
 
     def _now(self) -> datetime:
         return _at(int(self.clock() * 1000))  # what the database will hold
+
+    @asynccontextmanager
+    async def _change(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that changes members, keys or grants: caches see a new generation."""
+        try:
+            async with translated_db_errors(), self.engine.begin() as conn:
+                yield conn
+        finally:
+            self.generation += 1
 
     async def add_member(
         self,
@@ -232,7 +242,7 @@ class MembersStore:
             raise InvalidName(f"display name: at most {_MAX_NAME} printable characters")
         member = Member(check_member_id(member_id), name, check_roles(roles), self._now())
         try:
-            async with translated_db_errors(), self.engine.begin() as conn:
+            async with self._change() as conn:
                 if await self._member_row(conn, member_id) is not None:
                     raise MemberExists(member_id)
                 await conn.execute(
@@ -261,7 +271,7 @@ class MembersStore:
     ) -> MemberKey:
         """Add a key to an active member; earlier keys stay valid until revoked (roll-over)."""
         try:
-            async with translated_db_errors(), self.engine.begin() as conn:
+            async with self._change() as conn:
                 member = await self._active_member(conn, member_id)
                 return await self._insert_key(
                     conn, member.member_id, public_key, not_before or self._now(), not_after
@@ -309,7 +319,7 @@ class MembersStore:
         """Revoke a key now, or at `at` (to end a roll-over later). Revoking twice keeps the
         earlier time."""
         when = _ms(at or self._now())
-        async with translated_db_errors(), self.engine.begin() as conn:
+        async with self._change() as conn:
             await conn.execute(
                 update(member_keys)
                 .where(member_keys.c.keyid == keyid, member_keys.c.revoked_ms.is_(None))
@@ -325,7 +335,7 @@ class MembersStore:
     async def revoke_member(self, member_id: str) -> Member:
         """Revoke a member and every key it still has; its grants stay, for the record."""
         when = _ms(self._now())
-        async with translated_db_errors(), self.engine.begin() as conn:
+        async with self._change() as conn:
             if await self._member_row(conn, member_id) is None:
                 raise UnknownMember(member_id)
             await conn.execute(
@@ -344,7 +354,7 @@ class MembersStore:
 
     async def add_grant(self, member_id: str, grant: Grant) -> None:
         """Grant (or re-grant with other fields) a certificate type or catalog for a purpose."""
-        async with translated_db_errors(), self.engine.begin() as conn:
+        async with self._change() as conn:
             await self._active_member(conn, member_id)
             await self._upsert_grant(conn, member_id, grant)
 
@@ -439,53 +449,3 @@ class MembersStore:
         if not member.active:
             raise MemberRevoked(member_id)
         return member
-
-
-class NonceStore:
-    """Used request nonces, shared by every gateway worker through the database.
-
-    A nonce is remembered until its signature could no longer be accepted anyway
-    (`expires_at`); after that the row may be purged, which happens at most once per
-    `purge_interval` seconds per process, in passing.
-    """
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        purge_interval: float = 60.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.engine = engine
-        self.purge_interval = purge_interval
-        self.clock = clock
-        self._last_purge = float("-inf")
-        self._insert = upsert_insert(engine)
-
-    async def use(self, keyid: str, nonce: str, expires_at: float) -> bool:
-        """Record the nonce; False if it was already used (and has not yet expired)."""
-        now = self.clock()
-        now_ms = int(now * 1000)
-        statement = self._insert(used_nonces).values(
-            keyid=keyid, nonce=nonce, expires_ms=int(expires_at * 1000)
-        )
-        upsert = statement.on_conflict_do_update(  # an expired row may be taken over
-            index_elements=["keyid", "nonce"],
-            set_={"expires_ms": statement.excluded.expires_ms},
-            where=used_nonces.c.expires_ms < now_ms,
-        )
-        async with translated_db_errors(), self.engine.begin() as conn:
-            inserted = await conn.execute(upsert.returning(used_nonces.c.keyid))
-            fresh = inserted.first() is not None
-        if now - self._last_purge >= self.purge_interval:
-            await self.purge()
-        return fresh
-
-    async def purge(self) -> int:
-        """Delete expired nonces; the number deleted."""
-        self._last_purge = now = self.clock()
-        async with translated_db_errors(), self.engine.begin() as conn:
-            result = await conn.execute(
-                delete(used_nonces).where(used_nonces.c.expires_ms < int(now * 1000))
-            )
-        return int(result.rowcount)

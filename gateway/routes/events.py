@@ -29,7 +29,7 @@ KINDS = {"certificates": "Certificate", "materials": "Material", "case-events": 
 _PARTY = {"Certificate": "holder", "Material": "holder", "CaseEvent": "applicant"}
 
 
-def kind_path(kind: Annotated[str, Path(description=", ".join(KINDS))]) -> str:
+async def kind_path(kind: Annotated[str, Path(description=", ".join(KINDS))]) -> str:
     if kind not in KINDS:
         raise NotFound()
     return kind

@@ -4,13 +4,13 @@ JSON is a long-poll: it returns as soon as one matching record is there, else an
 after `wait` seconds. `Accept: text/event-stream` streams the same items as SSE, resuming from
 `Last-Event-ID` (else `after`).
 
-Every response passes `gateway.responses`, which buffers the whole body to audit and sign it
-(signature over status, headers and Content-Digest of the full body). A stream that never ends
-would therefore never reach the client, so an SSE connection is bounded: it ends after `limit`
-records or `wait` seconds, whichever comes first, and the client reconnects with
-`Last-Event-ID` (`retry: 1000` is sent first). Each such segment is audited and signed whole;
-heartbeat comments are written every 15 s of silence, but reach the client only with the
-segment.
+An SSE answer passes `gateway.responses` unbuffered: its audit row is committed and its head
+signed (status, bound to the request; no Content-Digest, the body being still to come) before
+the first event, then each event reaches the subscriber as it is read from the log, with a
+heartbeat comment every 15 s of silence. A connection still ends after `limit` records or
+`wait` seconds (bounded work per request); the client reconnects with `Last-Event-ID`
+(`retry: 1000` is sent first). A subscriber that needs each record under the gateway's
+signature reads JSON pages, which are signed whole.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ _CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SSE = "text/event-stream"
 
 
-def feed_stream(stream: Annotated[str, Path(description=", ".join(FEED_STREAMS))]) -> str:
+async def feed_stream(stream: Annotated[str, Path(description=", ".join(FEED_STREAMS))]) -> str:
     if stream not in FEED_STREAMS:
         raise NotFound()
     return stream
 
 
-def feed_filter(
+async def feed_filter(
     department: str | None = None, region: str | None = None, item: str | None = None
 ) -> Filter:
     """department_code (部门), region_code (区划), item_code (事项编码) to match exactly."""

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.settings import Settings, async_url
+from gateway.store import blocking
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x676F7667617465  # "govgate": one migrator at a time on PostgreSQL
@@ -27,8 +28,17 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Each aiosqlite connection is a thread: keep them rather than open one per busy
+        # moment (the default pool of 5 + 10 overflow opened and closed overflow connections
+        # under load, each with its thread and PRAGMAs).
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_size=2 * pool_size,
+            max_overflow=2 * pool_size,
+        )
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -40,7 +50,7 @@ def upsert_insert(engine: AsyncEngine) -> Callable[[Table], Any]:
     return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged append survives power loss
@@ -79,4 +89,5 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
             await migrate(engine)
         yield engine
     finally:
+        blocking.dispose(engine)
         await engine.dispose()

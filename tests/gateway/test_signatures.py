@@ -32,9 +32,9 @@ from gateway.members.keys import (
     public_key_from_jwk,
     public_key_pem,
 )
+from gateway.signature_errors import SignatureError
 from gateway.signatures import (
     KnownKey,
-    SignatureError,
     content_digest,
     encode_url,
     sign_request,

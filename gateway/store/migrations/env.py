@@ -14,6 +14,7 @@ from gateway.lookup import tables as _lookup_tables  # noqa: F401
 from gateway.members import tables as _members_tables  # noqa: F401
 from gateway.settings import Settings
 from gateway.store.tables import metadata
+from gateway.webhooks import tables as _webhooks_tables  # noqa: F401
 
 
 def _run(connection: Connection) -> None:

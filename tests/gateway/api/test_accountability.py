@@ -10,7 +10,8 @@ from gateway.audit.tables import audit_rows
 from gateway.members.keys import keys_from_jwks
 from gateway.members.store import Grant
 from gateway.services import load_signing_keys
-from gateway.signatures import SignatureError, verify_response
+from gateway.signature_errors import SignatureError
+from gateway.signatures import verify_response
 from tests.gateway.api.conftest import PURPOSE, Gateway
 from tests.gateway.api.test_authentication import assert_problem
 from tests.samples import certificate, company

@@ -9,12 +9,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
+from sqlalchemy import select
 
+from gateway.audit.tables import audit_rows
 from gateway.feeds import Filter, decode_cursor, encode_cursor, read_page
 from gateway.log import EventLog, open_log
+from gateway.signatures import verify_response
 from gateway.store import open_database
 from schemas.codec import EventCodec
+from tests.conftest import free_port
 from tests.gateway.api.conftest import Gateway
 from tests.gateway.log.conftest import settings_for
 from tests.samples import case_event
@@ -109,7 +115,7 @@ async def test_sse_resumes_with_last_event_id(sub: Gateway) -> None:
     response = await sub.client.send(request, stream=True)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
-    assert "signature" in response.headers  # the bounded segment is signed whole
+    assert "signature" in response.headers  # the head is signed (the body streams)
     got: list[dict[str, str]] = []
     lines: list[str] = []
     async for line in response.aiter_lines():
@@ -127,6 +133,54 @@ async def test_sse_resumes_with_last_event_id(sub: Gateway) -> None:
     rest = [json.loads(e["data"]) for e in sse_events(again.text)]
     assert [e["offset"] for e in rest] == [3, 4, 5, 6, 7]
     assert rest[0]["cursor"] == sse_events(again.text)[0]["id"]
+
+
+async def test_sse_events_reach_the_subscriber_as_they_are_appended(sub: Gateway) -> None:
+    """Over a real socket: the stream's head comes signed (no digest) and audited at once,
+    and an event appended afterwards arrives long before the segment's `wait` ends."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(sub.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        path = f"{FEED}?wait=20"
+        request = sub.signed(
+            "GET", path, sub.members["sup"], headers={"Accept": "text/event-stream"}
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            started = time.monotonic()
+            response = await client.send(
+                client.build_request("GET", path, headers=request.headers), stream=True
+            )
+            verified = verify_response(
+                200,
+                response.headers,
+                None,
+                request_method="GET",
+                request_url=f"http://gateway{path}",
+                request_headers=request.headers,
+                keys={sub.services.keys.keyid: sub.services.keys.private_key.public_key()},
+            )
+            assert '"content-digest"' not in verified.covered
+            async with sub.services.engine.connect() as conn:
+                routes = list(await conn.scalars(select(audit_rows.c.route)))
+            assert "/v1/feeds/{stream}" in routes  # committed before the stream's first byte
+            await asyncio.sleep(0.3)
+            await sub.publish("CaseEvent", *cases(1))
+            lines = response.aiter_lines()
+            async for line in lines:
+                if line.startswith("data: "):
+                    break
+            arrived = time.monotonic() - started
+            await response.aclose()
+        assert json.loads(line.removeprefix("data: "))["offset"] == 0
+        assert arrived < 10  # the segment runs 20 s: the event came as it happened
+    finally:
+        server.should_exit = True
+        await serving
 
 
 async def test_sse_heartbeat_and_bounded_segment(sub: Gateway, monkeypatch: Any) -> None:

@@ -11,15 +11,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.members import MembersError
 from gateway.members.keys import generate_private_key, key_id
-from gateway.members.store import Grant, MembersStore, NonceStore
-from gateway.signatures import SignatureError, sign_request, verify_request
+from gateway.members.nonces import NonceStore
+from gateway.members.store import Grant, MembersStore
+from gateway.signature_errors import SignatureError
+from gateway.signatures import sign_request, verify_request
 from gateway.store import make_engine, migrate
 
 URL = "https://gw.example.gov.cn/v1/certificates?holder_id=%E5%BC%A0%E4%B8%89&type_code=BL001"
@@ -226,6 +229,28 @@ async def test_nonce_used_once_across_two_workers(database: Database) -> None:
             worker_a.use("key-1", f"race-{i}", expires), worker_b.use("key-1", f"race-{i}", expires)
         )
         assert sorted(results) == [False, True]
+
+
+async def test_a_batch_of_nonces_is_one_transaction_and_a_repeat_within_it_loses(
+    database: Database,
+) -> None:
+    nonces = NonceStore(database.worker_a)
+    expires = time.time() + 330
+    assert await nonces.use("key-1", "old", expires)
+    statements: list[str] = []
+    event.listen(database.worker_a.sync_engine, "before_cursor_execute", _record(statements))
+    uses = [("key-1", f"n-{i}") for i in range(40)] + [("key-1", "n-7"), ("key-1", "old")]
+    results = await asyncio.gather(*(nonces.use(k, n, expires) for k, n in uses))
+    assert results == [True] * 40 + [False, False]
+    assert sum("INSERT INTO used_nonces" in s for s in statements) <= 2  # batched, not 42
+    await nonces.close()
+
+
+def _record(statements: list[str]) -> Any:
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    return before
 
 
 async def test_expired_nonces_are_purged_and_may_be_taken_again(database: Database) -> None:
