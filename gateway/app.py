@@ -17,6 +17,7 @@ from gateway.routes import (
     feeds,
     health,
     materials,
+    subscriptions,
     wellknown,
 )
 from gateway.services import open_services
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, metrics, wellknown, certificates, materials, cases, events, access_log):
         app.include_router(module.router)
     app.include_router(feeds.router)
+    app.include_router(subscriptions.router)
     problems.install(app)
     app.add_middleware(AuditedSignedResponses)
     return app

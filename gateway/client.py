@@ -37,14 +37,9 @@ import httpx
 
 from gateway.members import MembersError
 from gateway.members.keys import PrivateKey, PublicKey, key_id, keys_from_jwks
-from gateway.signatures import (
-    KeyUnknown,
-    SignatureError,
-    VerifiedResponse,
-    encode_url,
-    sign_request,
-    verify_response,
-)
+from gateway.signature_errors import KeyUnknown, SignatureError
+from gateway.signatures import VerifiedResponse, encode_url, sign_request, verify_response
+from gateway.webhooks.signing import NonceCheck, VerifiedDelivery, verify_delivery
 from schemas.codec import to_jsonable
 
 JWKS_PATH = "/.well-known/govgate-keys"
@@ -251,6 +246,52 @@ class GatewayClient:
         """Who looked at the holder's data (auditor members), newest first."""
         params = {"holder_id": holder_id, "limit": limit, "after": after}
         return await self.request("GET", "/v1/access-log", purpose=purpose, params=params)
+
+    async def subscribe(
+        self,
+        stream: str,
+        target_url: str,
+        *,
+        department: str | None = None,
+        region: str | None = None,
+        item: str | None = None,
+        after: str | None = None,
+        start: str | None = None,
+    ) -> Answer:
+        """Create a webhook subscription (subscriber members); the answer holds its id."""
+        fields = {
+            "stream": stream,
+            "target_url": target_url,
+            "department": department,
+            "region": region,
+            "item": item,
+            "after": after,
+            "start": start,
+        }
+        body = {k: v for k, v in fields.items() if v is not None}
+        return await self.request("POST", "/v1/subscriptions", json=body)
+
+    async def verify_delivery(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        nonces: NonceCheck | None = None,
+    ) -> VerifiedDelivery:
+        """Check a webhook delivery received at `url` (the target URL subscribed) against the
+        gateway's published keys; raises the `SignatureError` saying why it does not verify.
+
+        The events are handed back only from a verified delivery; de-duplicate them on `id`.
+        """
+        for attempt in (0, 1):
+            keys = await self.gateway_keys(refresh=attempt == 1)
+            try:
+                return await verify_delivery(url, headers, body, keys=keys, nonces=nonces)
+            except KeyUnknown:
+                if attempt == 1 or self._pinned:
+                    raise
+        raise AssertionError("unreachable")
 
     async def request(
         self,

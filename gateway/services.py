@@ -1,8 +1,9 @@
 """What the gateway process holds open while it serves: built once by the lifespan.
 
 The store and the log, the members and nonce stores, the audit writer, the lookup store, the
-gateway's response-signing keys, the metrics, and (when `gateway.materialize`) the
-materializer keeping the lookup store current.
+gateway's response-signing keys, the metrics, the webhook subscriptions, and the background
+tasks: (when `gateway.materialize`) the materializer keeping the lookup store current, and
+(when `webhooks.deliver`) the webhook deliverer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
+from gateway.members.cache import MemberCache
 from gateway.members.keys import (
     PrivateKey,
     PublicKey,
@@ -33,10 +35,13 @@ from gateway.members.keys import (
     read_public_key,
     write_key_pair,
 )
-from gateway.members.store import MembersStore, NonceStore
+from gateway.members.nonces import NonceStore
+from gateway.members.store import MembersStore
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_database
+from gateway.webhooks.deliverer import Deliverer
+from gateway.webhooks.store import SubscriptionStore
 from schemas.codec import EventCodec
 
 logger = logging.getLogger(__name__)
@@ -60,6 +65,7 @@ class Services:
     engine: AsyncEngine
     log: EventLog
     members: MembersStore
+    member_cache: MemberCache
     nonces: NonceStore
     audit: AuditLog
     audit_secret: bytes
@@ -67,7 +73,9 @@ class Services:
     keys: SigningKeys
     codec: EventCodec
     metrics: Metrics
+    subscriptions: SubscriptionStore
     materializer: Materializer | None = None
+    deliverer: Deliverer | None = None
 
 
 def services(request: Request) -> Services:
@@ -116,18 +124,23 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         secret = await asyncio.to_thread(load_audit_secret, settings)
         audit = await stack.enter_async_context(AuditLog(engine, secret))
         keys = await asyncio.to_thread(load_signing_keys, settings)
+        members = MembersStore(engine)
+        nonces = NonceStore(engine)
+        stack.push_async_callback(nonces.close)
         found = Services(
             settings=settings,
             engine=engine,
             log=log,
-            members=MembersStore(engine),
-            nonces=NonceStore(engine),
+            members=members,
+            member_cache=MemberCache(members, settings.gateway.member_cache_s),
+            nonces=nonces,
             audit=audit,
             audit_secret=secret,
             lookup=LookupStore(engine),
             keys=keys,
             codec=EventCodec(),
             metrics=Metrics(audit),
+            subscriptions=SubscriptionStore(engine),
         )
         if settings.gateway.audit_anchor_interval_s > 0:
             anchoring = asyncio.create_task(
@@ -147,7 +160,24 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             task = asyncio.create_task(found.materializer.run(), name="materializer")
             task.add_done_callback(_report_end)
             stack.push_async_callback(_stop_materializer, found.materializer, task)
+        if settings.webhooks.deliver:
+            found.deliverer = _deliverer(found)
+            delivering = asyncio.create_task(found.deliverer.run(), name="webhooks")
+            delivering.add_done_callback(_report_deliverer_end)
+            stack.push_async_callback(_stop_deliverer, found.deliverer, delivering)
         yield found
+
+
+def _deliverer(found: Services) -> Deliverer:
+    return Deliverer(
+        found.subscriptions,
+        found.log,
+        found.codec,
+        found.settings.webhooks,
+        keyid=found.keys.keyid,
+        private_key=found.keys.private_key,
+        metrics=found.metrics,
+    )
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -162,7 +192,18 @@ def _report_end(task: asyncio.Task[object]) -> None:
         logger.error("the materializer stopped: %r; lookups go stale", task.exception())
 
 
+def _report_deliverer_end(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the webhook deliverer stopped: %r; webhooks wait", task.exception())
+
+
 async def _stop_materializer(materializer: Materializer, task: asyncio.Task[object]) -> None:
     await materializer.stop()
+    with contextlib.suppress(Exception):  # its failure was reported when it ended
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def _stop_deliverer(deliverer: Deliverer, task: asyncio.Task[object]) -> None:
+    await deliverer.stop()
     with contextlib.suppress(Exception):  # its failure was reported when it ended
         await asyncio.wait_for(task, timeout=10)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +60,14 @@ class KafkaSettings(_Section):
         "since the log is the source of truth",
     )
     linger_ms: int = Field(default=5, ge=0)
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="how long a consumer's fetch may wait for data (aiokafka: 500). Apache Kafka "
+        "answers a waiting fetch when data arrives; tansu looks again only every half of this, "
+        "which feeds (long-poll, SSE) and subscribers would add to their latency",
+    )
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
     startup_wait_s: float = Field(
         default=120, ge=0, description="how long a starting process retries unreachable brokers"
@@ -115,6 +123,13 @@ class GatewaySettings(_Section):
         "$GOVGATE_AUDIT_SECRET, else DATA_DIR/keys/audit.secret, generated on first start",
     )
     max_signature_age_s: float = Field(default=300, gt=0, le=3600)
+    member_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="seconds a member's keys and grants are remembered per worker; a change "
+        "made by another process (govgate members revoke) takes effect within it (0: never)",
+    )
     clock_skew_s: float = Field(default=30, ge=0, le=600)
     page_size: int = Field(default=50, ge=1, le=100, description="default page size")
     max_page_size: int = Field(default=100, ge=1, le=500)
@@ -124,6 +139,77 @@ class GatewaySettings(_Section):
     )
     materialize: bool = Field(
         default=True, description="run the materializer (log → lookup store) in this process"
+    )
+
+
+class WebhooksSettings(_Section):
+    """Signed webhooks for feed subscribers (`GOVGATE_WEBHOOKS_*`).
+
+    `allowed_hosts` is empty by default: the gateway posts to no host until the operator names
+    the receivers it may reach (exact host names or IP literals, or `*.suffix`; `*` allows
+    any). A gateway that posts wherever a member asks is an SSRF hole into the network it sits
+    in; a private-address block list would not do, since e-supervision receivers normally sit
+    on the same internal network (政务外网).
+    """
+
+    deliver: bool = Field(default=True, description="run the deliverer in this process")
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(), description="target hosts subscriptions may name; empty: none"
+    )
+    batch_size: int = Field(default=20, ge=1, le=500, description="events per POST at most")
+    timeout_s: float = Field(default=10, gt=0, le=120, description="per delivery attempt")
+    backoff_base_s: float = Field(default=1, gt=0, description="first retry delay bound")
+    backoff_cap_s: float = Field(default=300, gt=0, description="largest retry delay bound")
+    max_failures: int = Field(
+        default=10, ge=1, description="consecutive failures after which a subscription pauses"
+    )
+    lease_s: float = Field(
+        default=60, gt=0, description="how long a worker holds a subscription between renewals"
+    )
+    poll_interval_s: float = Field(
+        default=1, gt=0, le=60, description="how often due subscriptions are looked for"
+    )
+    max_per_member: int = Field(default=20, ge=1, le=1000)
+    max_concurrent: int = Field(
+        default=50, ge=1, le=10_000, description="subscriptions delivered at once per process"
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_attempt(self) -> WebhooksSettings:
+        if self.lease_s < 2 * self.timeout_s:
+            raise ValueError("webhooks.lease_s must be at least twice webhooks.timeout_s")
+        return self
+
+
+class SupervisionSettings(_Section):
+    """The reference e-supervision subscriber (`govgate supervise`).
+
+    `GOVGATE_SUPERVISION_YELLOW_SHARE` → `supervision.yellow_share`, and so on for each field.
+    """
+
+    state_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the subscriber's own state (open cases, cards, its "
+        "position); default SQLite at DATA_DIR/supervise.db",
+    )
+    group: str = Field(
+        default="govgate-supervise",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="consumer group it reads case-events with",
+    )
+    yellow_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="yellow card (黄牌) once elapsed days reach this share of the promised limit",
+    )
+    interval_s: float = Field(
+        default=30, gt=0, description="how often open cases are checked against the clock"
+    )
+    notices_dir: Path | None = Field(
+        default=None,
+        description="folder of operator holiday notices (<year>.json) for years chinese-calendar "
+        "does not know yet; default DATA_DIR/holiday-notices",
     )
 
 
@@ -142,6 +228,8 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     gateway: GatewaySettings = GatewaySettings()
     connectors: ConnectorsSettings = ConnectorsSettings()
+    webhooks: WebhooksSettings = WebhooksSettings()
+    supervision: SupervisionSettings = SupervisionSettings()
 
     @classmethod
     def settings_customise_sources(

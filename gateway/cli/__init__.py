@@ -7,7 +7,19 @@ import logging
 import click
 
 from gateway import __version__
-from gateway.cli import audit, call, connect, db, log, members, rebuild, schemas, up
+from gateway.cli import (
+    audit,
+    call,
+    connect,
+    db,
+    log,
+    members,
+    rebuild,
+    schemas,
+    subscriptions,
+    supervise,
+    up,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,3 +50,5 @@ main.add_command(members.members)
 main.add_command(audit.audit)
 main.add_command(rebuild.rebuild)
 main.add_command(call.call)
+main.add_command(subscriptions.subscriptions)
+main.add_command(supervise.supervise)

@@ -1,0 +1,254 @@
+"""The deliverer: a background task of the gateway process that posts subscriptions' events.
+
+Every `poll_interval_s` (or at once when a subscription is created or resumed here) it claims
+due subscriptions nobody holds (`SubscriptionStore.claim`: a conditional UPDATE, so one worker
+of many sharing the database gets each) and runs one task per claimed subscription:
+
+- read the stream from the saved position, in log order, `batch_size` records at a time;
+- post the records that match the filter as one signed CloudEvents batch;
+- on 2xx save the position after them (at least once: a crash before the save redelivers
+  them, with the same event ids); records filtered out advance the position too;
+- on anything else count the failure, schedule a retry after an exponential backoff with full
+  jitter (uniform in [0, min(cap, base·2^(n-1))]), let go of the subscription, and pause it
+  after `max_failures` consecutive failures. A retry re-reads from the saved position: the
+  same events again, never a later one first — so the order per key (per partition) holds.
+
+The lease is renewed after each read, just before the POST, and outlasts an attempt
+(`lease_s` ≥ 2·`timeout_s`), so no second worker takes a subscription over while a POST of it
+is in flight. Logs name the subscription, the outcome and the attempt, never the target URL or
+event content (holder ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from gateway import __version__
+from gateway.feeds import encode_cursor, to_item
+from gateway.log import EventLog, LogError, LogRecord
+from gateway.log.base import Position
+from gateway.members.keys import PrivateKey
+from gateway.metrics import Metrics
+from gateway.settings import WebhooksSettings
+from gateway.webhooks.errors import DeliveryFailed, WebhookError
+from gateway.webhooks.payload import batch_body, cloudevent
+from gateway.webhooks.signing import sign_delivery
+from gateway.webhooks.store import Subscription, SubscriptionStore
+from schemas.codec import EventCodec
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_s(failures: int, base: float, cap: float) -> float:
+    """Full jitter: uniform in [0, min(cap, base·2^(failures-1))]."""
+    bound = min(cap, base * 2 ** min(failures - 1, 62))
+    return random.uniform(0, bound)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: SubscriptionStore,
+        log: EventLog,
+        codec: EventCodec,
+        settings: WebhooksSettings,
+        *,
+        keyid: str,
+        private_key: PrivateKey,
+        metrics: Metrics | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store, self.log, self.codec, self.settings = store, log, codec, settings
+        self.keyid, self.private_key, self.metrics = keyid, private_key, metrics
+        self.owner = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.lease_ms = int(settings.lease_s * 1000)
+        self._poll_s = min(1.0, settings.lease_s / 4)
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look for due subscriptions now (one was created or resumed)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim due subscriptions until `stop`; each claimed one is served by a task."""
+        client = httpx.AsyncClient(
+            timeout=self.settings.timeout_s, follow_redirects=False, transport=self._transport
+        )
+        async with client:
+            self._http = client
+            try:
+                while not self._stopping:
+                    try:
+                        await self._claim_due()
+                    except WebhookError as exc:
+                        logger.warning("webhooks: cannot look for due subscriptions: %s", exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+                    self._wake.clear()
+            finally:
+                await self._abandon()
+
+    async def stop(self) -> None:
+        """Make `run` return; deliveries in flight are abandoned (and redelivered later)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _abandon(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(WebhookError):  # else the leases expire by themselves
+            await self.store.release(self.owner)
+
+    async def _claim_due(self) -> None:
+        room = self.settings.max_concurrent - len(self._tasks)
+        if room <= 0:
+            return
+        for subscription_id in await self.store.due(room + len(self._tasks)):
+            if subscription_id in self._tasks or len(self._tasks) >= self.settings.max_concurrent:
+                continue
+            claimed = await self.store.claim(subscription_id, self.owner, self.lease_ms)
+            if claimed is None or self._stopping:
+                continue
+            task = asyncio.create_task(self._deliver(claimed), name=f"webhook {subscription_id}")
+            self._tasks[subscription_id] = task
+            task.add_done_callback(functools.partial(self._forget, subscription_id))
+
+    def _forget(self, subscription_id: str, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(subscription_id, None)
+
+    async def _deliver(self, sub: Subscription) -> None:
+        failures = [sub.failures]  # consecutive, as the store will count them
+        try:
+            await self._serve(sub, failures)  # returns once paused, deleted or taken over
+            await self.store.release(self.owner, sub.subscription_id)  # resumable at once
+        except DeliveryFailed as exc:
+            await self._failed(sub, exc.reason, failures[0] + 1)
+        except (LogError, WebhookError) as exc:  # not the receiver's fault: retry, uncounted
+            logger.warning("webhook %s: delivery interrupted: %s", sub.subscription_id, exc)
+            with contextlib.suppress(WebhookError):
+                await self.store.release(self.owner, sub.subscription_id)
+        except Exception:  # a bug of ours: counted, so a subscription that hits it pauses
+            logger.exception("webhook %s: delivery failed unexpectedly", sub.subscription_id)
+            await self._failed(sub, "internal error in the gateway", failures[0] + 1)
+
+    async def _serve(self, sub: Subscription, failures: list[int]) -> None:
+        position: Position = dict(sub.position)
+        sid = sub.subscription_id
+        async with self.log.reader(sub.stream, position or None) as reader:
+            renewed = time.monotonic()
+            while not self._stopping:
+                records = await reader.poll(self.settings.batch_size, self._poll_s)
+                events, lags = self._events(sub, records, position)
+                # renewed just before each POST (a pause or delete seen here stops the worker,
+                # and the lease then outlasts the attempt), and at least every lease_s / 3
+                if events or time.monotonic() - renewed > self.settings.lease_s / 3:
+                    if not await self.store.renew(sid, self.owner, self.lease_ms):
+                        return  # paused, deleted, or (after a long stall) taken over
+                    renewed = time.monotonic()
+                if events:
+                    await self._post(sub, batch_body(events), failures[0] + 1, len(events))
+                    failures[0] = 0
+                if records and not await self.store.advance(sid, self.owner, position, len(events)):
+                    return
+                self._observe_delivered(lags)
+
+    def _events(
+        self, sub: Subscription, records: list[LogRecord], position: Position
+    ) -> tuple[list[dict[str, Any]], list[float]]:
+        """The CloudEvents of the records that match the filter, and their ages; `position`
+        moves past every record, matching or not."""
+        events, lags = [], []
+        for record in records:
+            position[record.partition] = record.offset + 1
+            item = to_item(self.codec, record, encode_cursor(sub.stream, position))
+            if sub.filter.matches(item["event"]):
+                events.append(cloudevent(record, item))
+                lags.append(_age_s(record))
+        return events, lags
+
+    async def _post(self, sub: Subscription, body: bytes, attempt: int, count: int) -> None:
+        headers = sign_delivery(
+            sub.target_url,
+            body,
+            subscription_id=sub.subscription_id,
+            delivery_id=str(uuid.uuid4()),
+            keyid=self.keyid,
+            private_key=self.private_key,
+        )
+        headers["User-Agent"] = f"govgate-webhooks/{__version__}"
+        assert self._http is not None, "deliveries run only inside run()"
+        post = self._http.stream("POST", sub.target_url, content=body, headers=headers)
+        try:  # httpx's timeout is per phase (connect, write, read): bound the whole attempt
+            async with asyncio.timeout(self.settings.timeout_s), post as response:
+                status = response.status_code  # the body is not read: the status is the answer
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise DeliveryFailed(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise DeliveryFailed(f"no answer ({type(exc).__name__})") from exc
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"HTTP {status}")
+        logger.debug(
+            "webhook %s: %d events acknowledged, attempt %d", sub.subscription_id, count, attempt
+        )
+
+    async def _failed(self, sub: Subscription, reason: str, failures: int) -> None:
+        delay = backoff_s(failures, self.settings.backoff_base_s, self.settings.backoff_cap_s)
+        try:
+            after = await self.store.fail(
+                sub.subscription_id,
+                self.owner,
+                reason,
+                int(delay * 1000),
+                self.settings.max_failures,
+            )
+        except WebhookError as exc:
+            logger.warning("webhook %s: failure not recorded: %s", sub.subscription_id, exc)
+            return
+        if self.metrics is not None:
+            self.metrics.webhook_deliveries.labels("failed").inc()
+        if after is not None and after.state == "paused":
+            logger.warning(
+                "webhook %s: paused after %d consecutive failures (last: %s)",
+                sub.subscription_id,
+                after.failures,
+                reason,
+            )
+            if self.metrics is not None:
+                self.metrics.webhook_deliveries.labels("paused").inc()
+        else:
+            logger.info(
+                "webhook %s: attempt %d failed (%s); retry in %.1f s",
+                sub.subscription_id,
+                failures,
+                reason,
+                delay,
+            )
+
+    def _observe_delivered(self, lag_s: list[float]) -> None:
+        if self.metrics is None or not lag_s:
+            return
+        self.metrics.webhook_deliveries.labels("delivered").inc()
+        self.metrics.webhook_events.inc(len(lag_s))
+        for lag in lag_s:
+            self.metrics.webhook_lag.observe(lag)
+
+
+def _age_s(record: LogRecord) -> float:
+    return max(0.0, time.time() - record.timestamp_ms / 1000)
