@@ -8,7 +8,7 @@ to the publisher as 422), never silently onward.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from schemas.validators import FieldValueError, validate_party_id, validate_region_code
@@ -16,22 +16,46 @@ from schemas.validators import FieldValueError, validate_party_id, validate_regi
 _PARTIES = {"CaseEvent": ("applicant",), "Certificate": ("holder",), "Material": ("holder",)}
 _REGIONS = {"CaseEvent": ("region_code",), "Certificate": ("region_code",)}
 
+# Values known to pass, so that the applicants and regions that recur across a case's events
+# are checked once. Only passes are kept: whether a value passes does not depend on the field
+# it is in, and a pass stays a pass (a resident id's birth date only moves further into the
+# past), while a failure is re-checked each time so its error names the field. Cleared when
+# full, so memory stays bounded on long runs.
+_PASSED_LIMIT = 100_000
+_passed_regions: set[str] = set()
+_passed_parties: set[tuple[str, str]] = set()
+
 
 def check_record(name: str, record: Mapping[str, Any]) -> list[FieldValueError]:
     """Every identifier of `record` (a canonical `name`) that fails its standard."""
-    checks: list[tuple[Callable[..., str], tuple[str, ...]]] = []
+    errors: list[FieldValueError] = []
     for field in _REGIONS.get(name, ()):
-        if isinstance(value := record.get(field), str):
-            checks.append((validate_region_code, (value, field)))
+        value = record.get(field)
+        if isinstance(value, str) and value not in _passed_regions:
+            try:
+                validate_region_code(value, field)
+            except FieldValueError as exc:
+                errors.append(exc)
+            else:
+                _remember(_passed_regions, value)
     for field in _PARTIES.get(name, ()):
         party = record.get(field)
-        if isinstance(party, Mapping) and isinstance(number := party.get("id_number"), str):
+        if (party.__class__ is dict or isinstance(party, Mapping)) and isinstance(
+            number := party.get("id_number"), str
+        ):
             id_type = str(party.get("id_type", "OTHER"))
-            checks.append((validate_party_id, (id_type, number, f"{field}.id_number")))
-    errors: list[FieldValueError] = []
-    for check, args in checks:
-        try:
-            check(*args)
-        except FieldValueError as exc:
-            errors.append(exc)
+            if (id_type, number) in _passed_parties:
+                continue
+            try:
+                validate_party_id(id_type, number, f"{field}.id_number")
+            except FieldValueError as exc:
+                errors.append(exc)
+            else:
+                _remember(_passed_parties, (id_type, number))
     return errors
+
+
+def _remember(passed: set[Any], value: Any) -> None:
+    if len(passed) >= _PASSED_LIMIT:
+        passed.clear()
+    passed.add(value)

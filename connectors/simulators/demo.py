@@ -14,12 +14,14 @@ import contextlib
 import random
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import uvicorn
 
+from connectors.simulators.clock import local_now
 from connectors.simulators.fgw import FgwSimulator
 from connectors.simulators.rs import RsSimulator
 from connectors.simulators.scjg import ScjgSimulator
@@ -79,6 +81,12 @@ class Demo:
         await self.fgw.create_schema()
         await self.scjg.create_schema()
         if await self.fgw.count() == 0:
+            # Forgotten cases first (the simulator's clock never goes back): accepted 45 and
+            # 13 days ago and left untouched, they pass their limits, so `govgate supervise`
+            # shows red and yellow cards (红牌/黄牌) from the start.
+            now = local_now()
+            await self.fgw.add_stalled_cases(3, now - timedelta(days=45))
+            await self.fgw.add_stalled_cases(2, now - timedelta(days=13))
             await self.fgw.populate(500)
             await self.fgw.add_cases(10)
         if await self.scjg.count() == 0:

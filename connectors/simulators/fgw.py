@@ -145,6 +145,7 @@ class FgwSimulator(SqlSimulator):
         self._handlers = [self._parties.name() for _ in range(6)]
         self._seq: dict[str, int] = {}  # day (yyyymmdd) → last SLBH sequence number used
         self._pool: tuple[list[Company], list[Company], list[Person]] | None = None
+        self.stalled: set[str] = set()  # cases `advance` leaves alone (see add_stalled_cases)
 
     async def add_cases(self, n: int, at: datetime | None = None) -> list[str]:
         """Accept n new cases (status '01' 受理) at `at` (default now); returns their SLBH."""
@@ -162,6 +163,28 @@ class FgwSimulator(SqlSimulator):
                 await conn.execute(insert(TZXM_SPBJ), rows)
         return [str(row["SLBH"]) for row in rows]
 
+    async def add_stalled_cases(
+        self, n: int, accepted: datetime, item: Item = ITEMS[1]
+    ) -> list[str]:
+        """Accept n cases of `item` at `accepted` (in the past) that nobody then works on.
+
+        The clerk forgot them: `advance` never moves them, so they run past their time limits
+        and the e-supervision subscriber raises yellow and red cards (黄牌/红牌) on them. Call
+        before anything else uses this simulator's clock, which never goes back. A simulator
+        reopened over the same database no longer knows them and lets them advance.
+        """
+        at = self._clock.now(accepted)
+        rows: list[dict[str, object]] = []
+        async with self._engine.begin() as conn:
+            for _ in range(n):
+                slbh = await self._next_slbh(conn, at.date(), known_empty=False)
+                rows.append(self._case(slbh, at, at, "01", pooled=False, item=item))
+            if rows:
+                await conn.execute(insert(TZXM_SPBJ), rows)
+        keys = [str(row["SLBH"]) for row in rows]
+        self.stalled.update(keys)
+        return keys
+
     async def advance(self, n: int, at: datetime | None = None) -> list[str]:
         """Move up to n open cases one step (01→02→(05→02)→03/04, now and then 06 or 07).
 
@@ -172,7 +195,7 @@ class FgwSimulator(SqlSimulator):
         table = TZXM_SPBJ
         query = (
             select(table.c.SLBH, table.c.BLZT, table.c.SXMC)
-            .where(table.c.BLZT.in_(OPEN_STATUSES))
+            .where(table.c.BLZT.in_(OPEN_STATUSES), table.c.SLBH.not_in(sorted(self.stalled)))
             .order_by(table.c.GXSJ, table.c.SLBH)
             .limit(4 * n)
         )
@@ -228,10 +251,17 @@ class FgwSimulator(SqlSimulator):
         return self._case(slbh, slsj, gxsj, status, pooled=True)
 
     def _case(
-        self, slbh: str, slsj: datetime, gxsj: datetime, status: str, *, pooled: bool
+        self,
+        slbh: str,
+        slsj: datetime,
+        gxsj: datetime,
+        status: str,
+        *,
+        pooled: bool,
+        item: Item | None = None,
     ) -> dict[str, object]:
         rng = self._rng
-        item = rng.choices(ITEMS, cum_weights=_ITEM_CUM)[0]
+        item = item or rng.choices(ITEMS, cum_weights=_ITEM_CUM)[0]
         applicant: Company | Person
         if item.government:
             applicant = self._state_company(pooled)

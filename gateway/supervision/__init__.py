@@ -1,8 +1,13 @@
-"""Reference e-supervision (电子监察) subscriber: working-day calendar and case clocks.
+"""Reference e-supervision (电子监察) subscriber: `govgate supervise` and its monthly report.
 
-The calendar answers "is this a working day" from chinese-calendar, an operator's notice file,
-or (flagged provisional) weekends only; the clock counts a case's elapsed working days and
-turns them into yellow and red cards (黄牌/红牌).
+- ``calendar``, ``notices``: is a date a working day (chinese-calendar, an operator's notice
+  file, or a provisional weekends-only guess);
+- ``clock``: a case's elapsed days, paused by 补正 and 特别程序;
+- ``cases``: a case as the subscriber keeps it, built from CaseEvent records;
+- ``cards``: the yellow and red cards (黄牌/红牌) a case has earned, and the SupervisionAlert;
+- ``state``: the subscriber's own database (cases, cards as an outbox, its position);
+- ``sources``, ``supervisor``, ``runner``: read the log or the HTTP feed, apply, sweep, publish;
+- ``report``: the monthly per-department bulletin as CSV and XLSX.
 """
 
 from __future__ import annotations

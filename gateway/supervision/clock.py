@@ -144,6 +144,33 @@ class CaseClock:
         due = self._calendar.add_working_days(start, remaining)
         return DueDate(due, self._calendar.range_is_provisional(start, due))
 
+    def reached_on(self, count: int) -> dt.date | None:
+        """The date on which ``count`` days will have been (or were) counted.
+
+        Past days come from the recorded spans; if the clock is running and has not counted
+        ``count`` yet, the date is projected on the calendar. None when the clock never started,
+        or it is paused or stopped short of ``count``. ``count`` 0 is the acceptance date.
+        """
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        if not self._spans:
+            return None
+        if count == 0:
+            return self._spans[0][0]
+        need = count
+        for start, end in self._spans:
+            counted = None if end is None else self._count(start, end)
+            if counted is None or counted >= need:
+                return self._advance(start, need)
+            need -= counted
+        return None
+
+    def range_is_provisional(self, start: dt.date, end: dt.date) -> bool:
+        """True when working days in ``start..end`` were counted weekends-only."""
+        if self._unit is LimitUnit.NATURAL_DAYS:
+            return False
+        return self._calendar.range_is_provisional(start, end)
+
     def status(
         self,
         at: dt.datetime,
@@ -166,6 +193,11 @@ class CaseClock:
         if days >= yellow_share * promised_limit:
             return Card.YELLOW
         return Card.ON_TIME
+
+    def _advance(self, start: dt.date, count: int) -> dt.date:
+        if self._unit is LimitUnit.NATURAL_DAYS:
+            return start + dt.timedelta(days=count)
+        return self._calendar.add_working_days(start, count)
 
     def _count(self, after: dt.date, through: dt.date) -> int:
         if self._unit is LimitUnit.NATURAL_DAYS:

@@ -27,3 +27,31 @@ class NoticeFileError(SupervisionError):
 
 class ClockError(SupervisionError):
     """A case clock was fed something it cannot place, e.g. a stage earlier than the last."""
+
+
+class CaseEventError(SupervisionError):
+    """A case event lacks a field the clock needs, or holds a value it cannot use.
+
+    Not retriable: the event is logged with its position and skipped; the message names the
+    field and the value.
+    """
+
+    code = "CASE_EVENT_INVALID"
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{self.code}: field {field!r} = {value!r}: {reason}")
+
+
+class StateUnavailable(SupervisionError):
+    """The subscriber's state database cannot be reached now. Wait and try again."""
+
+    retriable = True
+    code = "STATE_UNAVAILABLE"
+
+
+class ReportError(SupervisionError):
+    """A report cannot be written as asked (bad month, unwritable path)."""
+
+    code = "REPORT_INVALID"

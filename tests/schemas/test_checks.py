@@ -37,3 +37,18 @@ def test_certificate_region_is_checked() -> None:
     cert = certificate()
     cert["region_code"] = "33080"
     assert [e.code for e in check_record("Certificate", cert)] == ["REGION_CODE_FORMAT"]
+
+
+def test_an_identifier_that_passed_once_is_still_checked_in_other_records() -> None:
+    good = case_event()
+    assert check_record("CaseEvent", good) == []
+    assert check_record("CaseEvent", good) == []  # remembered as passing
+    bad = case_event()
+    bad["applicant"]["id_number"] = good["applicant"]["id_number"][:-1] + "0"
+    bad["region_code"] = "990802"
+    for _ in range(2):  # a failure is never remembered: reported each time, with its field
+        errors = check_record("CaseEvent", bad)
+        assert [(e.field, e.code) for e in errors] == [
+            ("region_code", "REGION_CODE_PROVINCE"),
+            ("applicant.id_number", "USCC_CHECK"),
+        ]

@@ -12,7 +12,8 @@ from connectors.simulators.demo import Demo
 
 async def test_the_demo_fills_history_and_keeps_working(tmp_path: Path) -> None:
     async with Demo(tmp_path / "demo", seed=1) as demo:
-        assert await demo.fgw.count() == 510
+        assert await demo.fgw.count() == 515
+        assert len(demo.fgw.stalled) == 5
         assert await demo.scjg.count() == 300
         assert len(demo.zrzy.certificates) == 30
         stop = asyncio.Event()
@@ -21,12 +22,12 @@ async def test_the_demo_fills_history_and_keeps_working(tmp_path: Path) -> None:
             await asyncio.sleep(0.01)
         stop.set()
         await asyncio.wait_for(runner, 5)
-        assert await demo.fgw.count() > 510
+        assert await demo.fgw.count() > 515
         assert list(demo.drop_folder.glob("cbdj_*.csv"))
     # Reopening the same folder does not add the history again.
     async with Demo(tmp_path / "demo", seed=1) as again:
         assert await again.scjg.count() >= 300
-        assert await again.fgw.count() > 510
+        assert await again.fgw.count() > 515
 
 
 async def test_serve_zrzy_on_a_real_socket(tmp_path: Path) -> None:

@@ -1,0 +1,226 @@
+"""The monthly supervision bulletin (电子监察月报), per department, as CSV and XLSX.
+
+For month M (dates in Asia/Shanghai), per department:
+
+- accepted (受理): cases whose 受理 event falls in M. Cases seen first in a later stage
+  (accepted time inferred, see ``cases``) are not counted: when they were accepted is unknown.
+- completed (办结): cases whose 办结 falls in M, including those seen only at 办结; withdrawn
+  cases (退回/撤回) are not completed.
+- timed (计时): completed cases with a 受理 event and a time limit; only these enter the
+  on-time rate and the average, since an inferred start would make a case look faster.
+- on_time (按时办结): timed cases whose elapsed days (in their limit unit) at 办结 were within the
+  promised limit (承诺时限), or the statutory one when no promise was made.
+- avg_working_days (平均用时): mean working days from 受理 to 办结 of timed cases, 补正 and
+  特别程序 excluded.
+- yellow / red (黄牌/红牌): cards earned in M (by the date the threshold was passed), on the
+  same rule as the subscriber, up to the end of M or today if M is not over.
+- provisional (暂定): some figure rests on a year the holiday calendar does not know yet.
+
+Figures depend only on the cases' stages, the calendar and the yellow share: the same state
+gives the same bulletin whenever it is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from gateway.supervision.calendar import WorkCalendar
+from gateway.supervision.cards import earned_cards, local_date
+from gateway.supervision.cases import CaseFile
+from gateway.supervision.clock import BEIJING, Card, LimitUnit
+from gateway.supervision.errors import ReportError
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(slots=True)
+class DepartmentRow:
+    """One department's figures for the month."""
+
+    department_code: str
+    department_name: str
+    accepted: int = 0
+    completed: int = 0
+    timed: int = 0
+    on_time: int = 0
+    working_days: int = 0  # sum over timed cases, for the average
+    yellow: int = 0
+    red: int = 0
+    provisional: bool = False
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Percentage, one decimal; None when no completed case was timed."""
+        return _one_decimal(Decimal(100 * self.on_time) / self.timed) if self.timed else None
+
+    @property
+    def avg_working_days(self) -> float | None:
+        return _one_decimal(Decimal(self.working_days) / self.timed) if self.timed else None
+
+
+def _one_decimal(value: Decimal) -> float:
+    # Half up, as a bulletin reader rounds (round() would give 4.2 for 4.25).
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+HEADERS = (
+    "部门编码 department_code",
+    "部门名称 department_name",
+    "受理 accepted",
+    "办结 completed",
+    "计时办结 timed",
+    "按时办结 on_time",
+    "按时办结率% on_time_rate",
+    "平均用时（工作日） avg_working_days",
+    "黄牌 yellow_cards",
+    "红牌 red_cards",
+    "暂定 provisional",
+)
+TOTAL = ("", "合计 total")
+PROVISIONAL_NOTE = (
+    "暂定：计时涉及节假日安排尚未公布的年份，按仅周末休息计算 / provisional: counted "
+    "weekends-only in a year whose holiday notice is not known yet"
+)
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """First day of ``month`` (YYYY-MM) and first day of the next one."""
+    found = _MONTH.match(month)
+    if found is None:
+        raise ReportError(f"{ReportError.code}: month {month!r}: expected YYYY-MM, e.g. 2026-11")
+    year, number = int(found[1]), int(found[2])
+    start = dt.date(year, number, 1)
+    end = dt.date(year + number // 12, number % 12 + 1, 1)
+    return start, end
+
+
+def month_window(month: str) -> tuple[dt.datetime, dt.datetime]:
+    """The month as aware times in Asia/Shanghai: [start, end)."""
+    start, end = month_bounds(month)
+    return (
+        dt.datetime.combine(start, dt.time(), BEIJING),
+        dt.datetime.combine(end, dt.time(), BEIJING),
+    )
+
+
+def monthly_report(
+    cases: Iterable[CaseFile],
+    calendar: WorkCalendar,
+    month: str,
+    *,
+    yellow_share: float,
+    today: dt.date,
+) -> list[DepartmentRow]:
+    """Rows by department code, for cases whose clock ran at some time in ``month``."""
+    start, end = month_bounds(month)
+    through = min(today, end - dt.timedelta(days=1))
+    rows: dict[str, DepartmentRow] = {}
+    for case in cases:
+        row = rows.setdefault(
+            case.department_code, DepartmentRow(case.department_code, case.department_name)
+        )
+        _count(row, case, calendar, start, end, through, yellow_share)
+    return [rows[code] for code in sorted(rows)]
+
+
+def _count(
+    row: DepartmentRow,
+    case: CaseFile,
+    calendar: WorkCalendar,
+    start: dt.date,
+    end: dt.date,
+    through: dt.date,
+    yellow_share: float,
+) -> None:
+    accepted = case.accepted
+    if accepted is not None and not case.accepted_inferred:
+        row.accepted += start <= local_date(accepted.at) < end
+    clock = case.clock(calendar)
+    completed = case.completed
+    if completed is not None and start <= local_date(completed.at) < end:
+        row.completed += 1
+        limit = case.promised_limit if case.promised_limit is not None else case.statutory_limit
+        if accepted is not None and not case.accepted_inferred and limit is not None:
+            elapsed = clock.elapsed(completed.at)
+            working = case.clock(calendar, LimitUnit.WORKING_DAYS).elapsed(completed.at)
+            row.timed += 1
+            row.on_time += elapsed.days <= limit
+            row.working_days += working.days
+            row.provisional |= elapsed.provisional or working.provisional
+    for earned in earned_cards(case, clock, through, yellow_share):
+        if start <= earned.crossed_on < end:
+            row.yellow += earned.card is Card.YELLOW
+            row.red += earned.card is Card.RED
+            row.provisional |= earned.provisional
+
+
+def total(rows: Sequence[DepartmentRow]) -> DepartmentRow:
+    out = DepartmentRow(*TOTAL)
+    for row in rows:
+        for f in fields(DepartmentRow)[2:-1]:
+            setattr(out, f.name, getattr(out, f.name) + getattr(row, f.name))
+        out.provisional |= row.provisional
+    return out
+
+
+def _cells(row: DepartmentRow) -> list[str | int | float | None]:
+    return [
+        row.department_code,
+        row.department_name,
+        row.accepted,
+        row.completed,
+        row.timed,
+        row.on_time,
+        row.on_time_rate,
+        row.avg_working_days,
+        row.yellow,
+        row.red,
+        "是 yes" if row.provisional else "",
+    ]
+
+
+def write_csv(rows: Sequence[DepartmentRow], path: Path) -> None:
+    """UTF-8 with a BOM, so Excel opens the Chinese correctly; a total row last."""
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADERS)
+        for row in [*rows, total(rows)]:
+            writer.writerow(["" if c is None else c for c in _cells(row)])
+
+
+def write_xlsx(rows: Sequence[DepartmentRow], path: Path, month: str) -> None:
+    """One sheet named after the month; bold header, frozen, a note when figures are provisional."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = month
+    sheet.append(list(HEADERS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "C2"
+    summary = total(rows)
+    for row in [*rows, summary]:
+        sheet.append(_cells(row))
+        for cell in sheet[sheet.max_row][6:8]:  # on-time rate, average days
+            cell.number_format = "0.0"
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    if summary.provisional:
+        sheet.append([])
+        sheet.append([PROVISIONAL_NOTE])
+    for letter, width in zip(
+        "ABCDEFGHIJK", (22, 36, 10, 10, 10, 10, 14, 16, 10, 10, 10), strict=True
+    ):
+        sheet.column_dimensions[letter].width = width
+    book.properties.creator = "govgate supervise"
+    book.properties.title = f"电子监察月报 {month}"
+    book.save(path)

@@ -1,0 +1,125 @@
+"""The monthly bulletin (电子监察月报) on a known data set, with figures checked by hand.
+
+November 2026 has no holidays: working days are Nov 2–6, 9–13, 16–20, 23–27 and 30. Every case
+has promised 5 and statutory 8 working days, so yellow at 4 days and red at 9 (share 0.8).
+
+发改 (FGW):
+- F1 accepted Nov 2, completed Nov 5: 3 days, on time.
+- F2 accepted Nov 2, completed Nov 12: 8 days, late against the promise; yellow Nov 6.
+- F3 accepted Nov 2, 补正 Nov 4 (2 days), resumed Nov 16, completed Nov 18: 4 days, on time;
+  yellow Nov 18.
+- F4 accepted Oct 26, still open: yellow Oct 30 (not November), red Nov 6.
+- F5 accepted Nov 20, still open: yellow Nov 26, red Dec 3 (not November).
+- F6 first seen in review Nov 10 (acceptance unknown), completed Nov 11: completed, not timed.
+- F7 accepted Nov 25, withdrawn Nov 26: accepted, not completed.
+- F8 seen only at 办结, Nov 20: completed, not timed. F9 the same in October: not counted.
+→ accepted 5, completed 5, timed 3, on time 2 (66.7 %), average (3 + 8 + 4) / 3 = 5.0,
+  yellow 3, red 1.
+
+市场监管 (SCJG):
+- S1 accepted Fri Oct 30, completed Tue Nov 3: 2 days, on time.
+- S2 accepted Nov 30 (natural days), open. S3 accepted Dec 1: not in November.
+→ accepted 1, completed 1, timed 1, on time 1 (100.0 %), average 2.0, no cards.
+
+Total: accepted 6, completed 6, timed 4, on time 3 (75.0 %), average 17 / 4 = 4.25 → 4.3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+from gateway.log import EventLog
+from tests.gateway.supervision.cases import at, event
+from tests.gateway.supervision.test_subscriber import publish, run_once
+
+EVENTS = [
+    event("F1", "ACCEPTED", "2026-11-02"),
+    event("F1", "COMPLETED", "2026-11-05"),
+    event("F2", "ACCEPTED", "2026-11-02"),
+    event("F2", "COMPLETED", "2026-11-12"),
+    event("F3", "ACCEPTED", "2026-11-02"),
+    event("F3", "SUPPLEMENT", "2026-11-04"),
+    event("F3", "IN_REVIEW", "2026-11-16"),
+    event("F3", "COMPLETED", "2026-11-18"),
+    event("F4", "ACCEPTED", "2026-10-26"),
+    event("F5", "ACCEPTED", "2026-11-20"),
+    event("F6", "IN_REVIEW", "2026-11-10"),
+    event("F6", "COMPLETED", "2026-11-11"),
+    event("F7", "ACCEPTED", "2026-11-25"),
+    event("F7", "WITHDRAWN", "2026-11-26"),
+    event("F8", "COMPLETED", "2026-11-20"),
+    event("F9", "COMPLETED", "2026-10-20"),
+    event("S1", "ACCEPTED", "2026-10-30", department="SCJG"),
+    event("S1", "COMPLETED", "2026-11-03", department="SCJG"),
+    event("S2", "ACCEPTED", "2026-11-30", department="SCJG", unit="NATURAL_DAYS"),
+    event("S3", "ACCEPTED", "2026-12-01", department="SCJG"),
+]
+
+FGW = ["11330802002493025K", "衢州市柯城区发展和改革局"]
+SCJG = ["113308020024930577", "衢州市柯城区市场监督管理局"]
+EXPECTED = [
+    [*FGW, "5", "5", "3", "2", "66.7", "5.0", "3", "1", ""],
+    [*SCJG, "1", "1", "1", "1", "100.0", "2.0", "0", "0", ""],
+    ["", "合计 total", "6", "6", "4", "3", "75.0", "4.3", "3", "1", ""],
+]
+
+
+@pytest.fixture
+def report_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GOVGATE_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
+async def test_the_monthly_report_on_a_known_data_set(
+    event_log: EventLog, report_env: Path
+) -> None:
+    state = f"sqlite:///{report_env / 'supervise.db'}"
+    await publish(event_log, *EVENTS)
+    await run_once(event_log, state, at("2026-12-15"))
+
+    out = report_env / "out"
+    args = ["supervise", "report", "--month", "2026-11", "--state", state, "--now", "2026-12-15"]
+    result = await asyncio.to_thread(CliRunner().invoke, main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "衢州市柯城区发展和改革局: accepted 5, completed 5, on time 66.7%" in result.output
+
+    raw = (out / "supervision-report-2026-11.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens the Chinese correctly
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert rows[0][:3] == ["部门编码 department_code", "部门名称 department_name", "受理 accepted"]
+    assert rows[1:] == EXPECTED
+
+    book = openpyxl.load_workbook(out / "supervision-report-2026-11.xlsx")
+    sheet = book["2026-11"]
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0] == rows[0]
+    assert [[_text(i, v) for i, v in enumerate(r)] for r in values[1:]] == EXPECTED
+    assert sheet["H2"].number_format == "0.0"
+    book.close()
+
+    # Written again from the same state: the same figures.
+    again = await asyncio.to_thread(CliRunner().invoke, main, [*args, "--out", str(out / "again")])
+    assert again.exit_code == 0, again.output
+    assert (out / "again" / "supervision-report-2026-11.csv").read_bytes() == raw
+
+
+def _text(column: int, value: object) -> str:
+    if value is None:
+        return ""
+    if column in (6, 7):  # rate and average: stored as numbers, shown as "0.0"
+        assert isinstance(value, int | float)
+        return f"{value:.1f}"
+    return str(value)
+
+
+def test_a_bad_month_is_refused_naming_the_value(report_env: Path) -> None:
+    result = CliRunner().invoke(main, ["supervise", "report", "--month", "2026-13"])
+    assert result.exit_code == 1
+    assert "REPORT_INVALID: month '2026-13': expected YYYY-MM" in result.output
