@@ -24,3 +24,17 @@ def test_example_toml_loads_into_the_settings(monkeypatch: pytest.MonkeyPatch) -
     settings = Settings()
     assert settings.kafka.topic_prefix
     assert settings.gateway.port > 0
+
+
+def test_example_toml_names_only_real_settings_and_every_section() -> None:
+    import tomllib
+
+    example = tomllib.loads((DEPLOY / "govgate.example.toml").read_text(encoding="utf-8"))
+    sections = {
+        k for k, v in Settings.model_fields.items() if hasattr(v.annotation, "model_fields")
+    }
+    assert sections <= set(example), f"sections missing from the example: {sections - set(example)}"
+    for section, values in example.items():
+        if isinstance(values, dict):
+            known = type(getattr(Settings(), section)).model_fields
+            assert set(values) <= set(known), f"[{section}] {set(values) - set(known)}"
