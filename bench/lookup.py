@@ -2,6 +2,7 @@
 FastAPI endpoint returning the same JSON, in the same run, under the same load generator.
 
 Usage: python bench/lookup.py [--certificates N] [--connections C] [--seconds S] [--warmup W]
+                              [--workers P]
 
 Both servers are real uvicorn processes on loopback ports, children of this one, run one after
 the other (never together, so they do not share the CPUs):
@@ -10,6 +11,8 @@ the other (never together, so they do not share the CPUs):
             key lookup, nonce stored once), authorized for its purpose, looked up, masked,
             audited (its row committed before the answer) and the response signed
   baseline  one FastAPI route that returns a certificate lookup's JSON from a dict in memory
+With --workers P, each server runs P processes on its port: the gateway as `govgate up
+--workers P` does (gateway.workers.WorkerPool), the baseline under uvicorn's own workers.
 The load generator is raw asyncio HTTP/1.1 over C keep-alive connections, each sending its
 next request as soon as the previous answer is read, for S seconds after W seconds of warm-up.
 Gateway requests are signed before timing starts (a pool with distinct nonces, one per
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,8 @@ PURPOSE = "11330802002493025K3330111703000"  # 事项编码
 MEMBER = "window"
 KEY_FILE = "window.private.pem"
 PAYLOAD_FILE = "baseline.json"
+PAYLOAD_ENV = "GOVGATE_BENCH_PAYLOAD"
+DATABASE_ENV = "GOVGATE_BENCH_DB"
 
 
 def cert_id(i: int) -> str:
@@ -47,16 +54,46 @@ def cert_id(i: int) -> str:
 
 
 def gateway_settings(data_dir: Path) -> Any:
+    """The gateway's settings: SQLite in `data_dir`, or the database in $GOVGATE_BENCH_DB."""
     from pydantic import SecretStr
 
-    from gateway.settings import GatewaySettings, Settings
+    from gateway.settings import DatabaseSettings, GatewaySettings, Settings
 
+    url = os.environ.get(DATABASE_ENV)
     return Settings(
         data_dir=data_dir,
+        database=DatabaseSettings(url=SecretStr(url) if url else None),
         gateway=GatewaySettings(
             audit_secret=SecretStr("bench-audit-secret-0123456789"), materialize=False
         ),
     )
+
+
+@contextlib.contextmanager
+def fresh_postgres(server_url: str | None) -> Iterator[None]:
+    """With a PostgreSQL URL, a new database on that server for this run (dropped after),
+    named to the gateway and its workers by $GOVGATE_BENCH_DB."""
+    if server_url is None:
+        yield
+        return
+    import asyncpg
+
+    name = f"govgate_bench_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    os.environ[DATABASE_ENV] = f"{server_url.rpartition('/')[0]}/{name}"
+    try:
+        yield
+    finally:
+        os.environ.pop(DATABASE_ENV, None)
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def prepare(data_dir: Path, certificates: int) -> None:
@@ -82,24 +119,54 @@ async def prepare(data_dir: Path, certificates: int) -> None:
         await replay(svc.log, svc.engine, streams=["certificates"])
 
 
-def serve(kind: str, data_dir: Path, port: int) -> None:
-    """A child process: the gateway or the baseline under uvicorn on 127.0.0.1:`port`."""
+def serve(kind: str, data_dir: Path, port: int, workers: int) -> None:
+    """A child process: the gateway or the baseline under uvicorn on 127.0.0.1:`port`, in
+    `workers` processes (the gateway's as `govgate up --workers`, the baseline's uvicorn's)."""
     import uvicorn
+
+    if kind == "baseline":
+        os.environ[PAYLOAD_ENV] = str(data_dir / PAYLOAD_FILE)
+        uvicorn.run(
+            "bench.lookup:baseline_app",
+            factory=True,
+            workers=workers,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
+    if workers > 1:
+        from gateway.workers import WorkerPool
+
+        pool = WorkerPool(gateway_settings(data_dir), "127.0.0.1", port, workers)
+
+        async def run_pool() -> None:
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            await pool.run(stop)
+
+        asyncio.run(run_pool())
+        return
+    from gateway.app import create_app
+
+    app = create_app(gateway_settings(data_dir), freeze_heap=True)  # as `govgate up`
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def baseline_app() -> Any:
+    """The baseline: one FastAPI route returning a certificate lookup's JSON from memory."""
     from fastapi import FastAPI
 
-    if kind == "gateway":
-        from gateway.app import create_app
+    payload = json.loads(Path(os.environ[PAYLOAD_ENV]).read_text())
+    app = FastAPI()
 
-        app = create_app(gateway_settings(data_dir))
-    else:
-        payload = json.loads((data_dir / PAYLOAD_FILE).read_text())
-        app = FastAPI()
+    @app.get("/v1/certificates/{cert_id}")
+    async def lookup(cert_id: str) -> dict[str, Any]:
+        return dict(payload)
 
-        @app.get("/v1/certificates/{cert_id}")
-        async def lookup(cert_id: str) -> dict[str, Any]:
-            return dict(payload)
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
 
 
 def signed_pool(data_dir: Path, count: int, certificates: int, host: str) -> list[bytes]:
@@ -198,7 +265,7 @@ async def run_load(
     }
 
 
-def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(kind: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     from tests.conftest import _wait_for_port, free_port
 
     port = free_port()
@@ -212,6 +279,8 @@ def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], in
             str(data_dir),
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ]
     )
     if not _wait_for_port(port, 60):
@@ -242,7 +311,7 @@ def first_answer(port: int, request: bytes) -> tuple[int, bytes]:
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, fresh_postgres(args.postgres):
         data_dir = Path(tmp)
         started = time.perf_counter()
         asyncio.run(prepare(data_dir, args.certificates))
@@ -254,7 +323,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         pool = signed_pool(data_dir, size, args.certificates, "127.0.0.1")
         print(f"{size:,} requests pre-signed (not timed): {time.perf_counter() - started:.1f}s")
 
-        gateway, port = start_server("gateway", data_dir)
+        gateway, port = start_server("gateway", data_dir, args.workers)
         try:
             status, body = first_answer(port, pool[0])
             if status != 200:
@@ -265,7 +334,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             stop(gateway)
-        baseline, port = start_server("baseline", data_dir)
+        baseline, port = start_server("baseline", data_dir, args.workers)
         try:
             base = asyncio.run(
                 run_load(port, pool, args.connections, args.warmup, args.seconds, cycle=True)
@@ -281,7 +350,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             + ("  (signed pool ran out)" if figures["pool_exhausted"] else "")
         )
     print(
-        f"ratio gateway/baseline: {ratio} at {args.connections} connections, cpus {os.cpu_count()}"
+        f"ratio gateway/baseline: {ratio} at {args.connections} connections, "
+        f"{args.workers} worker(s) each, store {'postgresql' if args.postgres else 'sqlite'}, "
+        f"cpus {os.cpu_count()}"
     )
     return {
         "rps": ours["rps"],
@@ -292,6 +363,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "baseline_p50_ms": base["p50_ms"],
         "baseline_p99_ms": base["p99_ms"],
         "connections": args.connections,
+        "workers": args.workers,
+        "store": "postgresql" if args.postgres else "sqlite",
         "seconds": args.seconds,
         "certificates": args.certificates,
         "gateway_statuses": ours["statuses"],
@@ -305,12 +378,21 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--pool", type=int, default=20_000, help="pre-signed requests")
+    parser.add_argument("--pool", type=int, default=40_000, help="pre-signed requests")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes, the same for both servers"
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="store on PostgreSQL: a new database on this server (e.g. "
+        "postgresql://postgres@127.0.0.1:5432/test), dropped after; default SQLite",
+    )
     parser.add_argument("--serve", choices=["gateway", "baseline"])
     parser.add_argument("--data-dir")
     parser.add_argument("--port", type=int)
     parsed = parser.parse_args()
     if parsed.serve:
-        serve(parsed.serve, Path(parsed.data_dir), parsed.port)
+        serve(parsed.serve, Path(parsed.data_dir), parsed.port, parsed.workers)
     else:
         print(json.dumps(main(parsed)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,7 +25,10 @@ from gateway.services import open_services
 from gateway.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
+    """The gateway app. `freeze_heap` is for a process that serves this one app (`govgate up`,
+    its workers, the benchmark): see `_freeze_startup_heap`. Tests leave it off, since they
+    build many apps in one process and frozen objects are never collected."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -34,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = services.engine
             app.state.log = services.log
             app.state.services = services
+            if freeze_heap:
+                _freeze_startup_heap()
             yield
 
     app = FastAPI(
@@ -49,3 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(AuditedSignedResponses)
     return app
+
+
+def _freeze_startup_heap() -> None:
+    """Move what start-up allocated (modules, SQLAlchemy and FastAPI structures, the services)
+    out of the collector's reach: a full collection then walks only what requests allocate.
+    Without it, the full collections that requests trigger took the p99 of a lookup from about
+    45 ms to about 105 ms (bench/lookup.py, 32 connections)."""
+    gc.collect()
+    gc.freeze()

@@ -3,21 +3,33 @@
 Each app has a registry of its own (not the process-global one), so several apps in one
 process (tests, the benchmark) do not collide. Route labels are route templates, never paths:
 a path holds ids, and labels must stay few.
+
+Under `govgate up --workers N` a scrape reaches one worker, so the workers share their figures
+through prometheus_client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR`, set by the parent
+before they start): counters and histograms are summed over every worker that ever ran, the
+audit lag is summed over live workers, and the gauges each worker refreshes every few seconds,
+since a scrape cannot ask the other workers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 if TYPE_CHECKING:
     from gateway.audit.log import AuditLog
     from gateway.lookup import Materializer
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+REFRESH_S = 5.0  # how often a worker refreshes its gauges in multiprocess mode
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -26,6 +38,8 @@ class Metrics:
 
     def __init__(self, audit: AuditLog) -> None:
         self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get(METRICS_DIR_ENV))
+        self._audit = audit
         self.materializer: Materializer | None = None
         self.requests = Counter(
             "govgate_requests",
@@ -44,8 +58,10 @@ class Metrics:
             "govgate_audit_pending_rows",
             "Audit rows queued and not yet committed (audit lag).",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
-        self.audit_pending.set_function(lambda: audit.pending)
+        if not self.multiprocess:  # a function is asked at scrape time, by this process only
+            self.audit_pending.set_function(lambda: audit.pending)
         self.webhook_deliveries = Counter(
             "govgate_webhook_deliveries",
             "Webhook delivery attempts by outcome (delivered, failed) and subscriptions paused.",
@@ -68,6 +84,7 @@ class Metrics:
             "Records on the log not yet in the lookup store, per stream.",
             ["stream"],
             registry=self.registry,
+            multiprocess_mode="livemax",  # worker 0 alone materializes
         )
 
     def observe(
@@ -79,10 +96,30 @@ class Metrics:
 
     async def refresh(self) -> None:
         """Update the gauges that must be asked for (the materializer's lag)."""
+        if self.multiprocess:
+            self.audit_pending.set(self._audit.pending)
         if self.materializer is None:
             return
         for stream, lag in (await self.materializer.lag()).items():
             self.materializer_lag.labels(stream).set(lag)
+
+    async def refresh_every(self, seconds: float = REFRESH_S) -> None:
+        """In multiprocess mode, keep this worker's gauges fresh for scrapes other workers
+        answer. Runs until cancelled; a failed refresh (the log unreachable) is retried."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception as exc:  # the gauges keep their last value meanwhile
+                logger.debug("metrics refresh failed: %r", exc)
+            await asyncio.sleep(seconds)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this app's registry, or every worker's figures."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -90,4 +127,4 @@ async def metrics(request: Request) -> Response:
     found = request.app.state.services.metrics
     assert isinstance(found, Metrics)
     await found.refresh()
-    return Response(generate_latest(found.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(found.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -154,6 +154,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 name="audit-anchors",
             )
             stack.push_async_callback(_cancel, anchoring)
+        if found.metrics.multiprocess:  # govgate up --workers N: see gateway.metrics
+            refreshing = asyncio.create_task(found.metrics.refresh_every(), name="metrics")
+            stack.push_async_callback(_cancel, refreshing)
         if settings.gateway.materialize:
             found.materializer = Materializer(log, engine)
             found.metrics.materializer = found.materializer

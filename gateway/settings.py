@@ -102,6 +102,12 @@ class GatewaySettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="processes serving the port (govgate up --workers); about one per core",
+    )
     id: str = Field(
         default="govgate",
         pattern=r"^[A-Za-z0-9._-]{1,64}$",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from gateway import __version__
@@ -20,6 +18,7 @@ from gateway.cli import (
     supervise,
     up,
 )
+from gateway.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,12 +31,7 @@ def main(verbose: bool) -> None:
     GOVGATE_CONFIG. With no GOVGATE_KAFKA_BOOTSTRAP the event log is the SQL log in the
     gateway's own database (SQLite under ./var by default).
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for chatty in ("httpx", "aiokafka", "alembic.runtime.migration"):  # one line per request
-        logging.getLogger(chatty).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    configure_logging(verbose)
 
 
 main.add_command(up.up)

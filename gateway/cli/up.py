@@ -8,15 +8,18 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import click
 import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from gateway.workers import WorkerPool, server_config
 
 logger = logging.getLogger(__name__)
+Serve = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # serves until the event is set
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -31,38 +34,63 @@ class _EmbeddedServer(uvicorn.Server):
 @click.option("--host", help="Address to listen on (default: gateway.host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: gateway.port, 8080).")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Gateway processes sharing the port (default: gateway.workers, 1); about one per "
+    "core. Worker 0 also runs the materializer, audit anchoring and webhook deliveries.",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="Also run four simulated departments (发改, 市场监管, 自然资源, 人社) under "
     "DATA_DIR/departments and their connectors, so events flow from the start.",
 )
-def up(host: str | None, port: int | None, demo: bool) -> None:
+def up(host: str | None, port: int | None, workers: int | None, demo: bool) -> None:
     """Start the gateway on the configured store and log; serves /healthz and /readyz."""
     settings = Settings()
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host or settings.gateway.host,
-        port=settings.gateway.port if port is None else port,
-        log_config=None,  # keep the logging set up by `govgate`
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,  # queries carry holder ids; the audit log is the access record
-    )
+    host = host or settings.gateway.host
+    port = settings.gateway.port if port is None else port
+    count = workers or settings.gateway.workers
+    if count > 1:
+        verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+        pool = WorkerPool(settings, host, port, count, verbose=verbose)
+        asyncio.run(_serve_until_signalled(pool.run, settings, demo))
+        return
+    config = server_config(create_app(settings, freeze_heap=True), host, port)
     if not demo:
         uvicorn.Server(config).run()
         return
-    asyncio.run(_serve_with_demo(settings, config))
+    server = _EmbeddedServer(config)
+
+    async def serve(stop: asyncio.Event) -> None:
+        serving = asyncio.create_task(server.serve())
+        await stop.wait()
+        server.should_exit = True
+        await serving
+
+    asyncio.run(_serve_until_signalled(serve, settings, demo))
 
 
-async def _serve_with_demo(settings: Settings, config: uvicorn.Config) -> None:
-    from connectors.runtime.host import load_specs, open_host, run_connectors
-    from connectors.simulators.demo import Demo
-
+async def _serve_until_signalled(serve: Serve, settings: Settings, demo: bool) -> None:
+    """`serve` (and, with `demo`, the departments and their connectors) until SIGTERM/SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = _EmbeddedServer(config)
+    if demo:
+        await _serve_with_demo(settings, serve, stop)
+    else:
+        await serve(stop)
+
+
+async def _serve_with_demo(
+    settings: Settings,
+    serve: Serve,
+    stop: asyncio.Event,
+) -> None:
+    from connectors.runtime.host import load_specs, open_host, run_connectors
+    from connectors.simulators.demo import Demo
+
     async with Demo(settings.data_dir / "departments", zrzy_port=0) as departments:
         departments.drop_folder.mkdir(parents=True, exist_ok=True)
         zrzy = asyncio.create_task(departments.serve_zrzy(stop=stop))
@@ -80,9 +108,8 @@ async def _serve_with_demo(settings: Settings, config: uvicorn.Config) -> None:
             "demo: %d departments simulated, connectors %s", 4, ", ".join(s.name for s in specs)
         )
         async with open_host(settings) as host:
-            serving = asyncio.create_task(server.serve())
+            serving = asyncio.create_task(serve(stop))
             busy = asyncio.create_task(departments.run(stop))
             pulling = asyncio.create_task(run_connectors(host, specs, stop))
             await stop.wait()
-            server.should_exit = True
             await asyncio.gather(serving, busy, pulling, zrzy)
