@@ -13,6 +13,12 @@ of many sharing the database gets each) and runs one task per claimed subscripti
   after `max_failures` consecutive failures. A retry re-reads from the saved position: the
   same events again, never a later one first — so the order per key (per partition) holds.
 
+While the database or the log is away, the deliverer waits longer each time before it looks
+again (the same backoff with jitter, from `poll_interval_s` up to 30 s), and says so once
+per outage, with a reminder each minute and a line when it is over, rather than a warning
+per subscription per poll. A delivery interrupted that way is not counted against the
+subscription: it is not the receiver's fault.
+
 The lease is renewed after each read, just before the POST, and outlasts an attempt
 (`lease_s` ≥ 2·`timeout_s`), so no second worker takes a subscription over while a POST of it
 is in flight. Logs name the subscription, the outcome and the attempt, never the target URL or
@@ -34,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from connectors.runtime.backoff import Backoff
 from gateway import __version__
 from gateway.feeds import encode_cursor, to_item
 from gateway.log import EventLog, LogError, LogRecord
@@ -48,12 +55,60 @@ from gateway.webhooks.store import Subscription, SubscriptionStore
 from schemas.codec import EventCodec
 
 logger = logging.getLogger(__name__)
+OUTAGE_REMINDER_S = 60.0
+OUTAGE_MAX_WAIT_S = 30.0
 
 
 def backoff_s(failures: int, base: float, cap: float) -> float:
     """Full jitter: uniform in [0, min(cap, base·2^(failures-1))]."""
     bound = min(cap, base * 2 ** min(failures - 1, 62))
     return random.uniform(0, bound)
+
+
+class _Outage:
+    """One kind of failure that is nobody's fault but the infrastructure's: logged once when it
+    starts, reminded every OUTAGE_REMINDER_S, logged when over; its waits grow meanwhile."""
+
+    def __init__(self, what: str, base_s: float) -> None:
+        self.what = what
+        self._backoff = Backoff(base_s, max(base_s, OUTAGE_MAX_WAIT_S))
+        self._since: float | None = None
+        self._warned = 0.0
+        self._failures = 0
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        self._failures += 1
+        if self._since is None:
+            self._since = self._warned = now
+            logger.warning("webhooks: %s: %s; retrying with backoff", self.what, exc)
+        elif now - self._warned >= OUTAGE_REMINDER_S:
+            self._warned = now
+            logger.warning(
+                "webhooks: still %s after %.0f s (%d failures): %s",
+                self.what,
+                now - self._since,
+                self._failures,
+                exc,
+            )
+
+    def over(self) -> None:
+        if self._since is not None:
+            logger.info(
+                "webhooks: no longer %s, after %.0f s (%d failures)",
+                self.what,
+                time.monotonic() - self._since,
+                self._failures,
+            )
+        self._since, self._failures = None, 0
+        self._backoff.reset()
+
+    def next_wait(self) -> float:
+        return self._backoff.next_delay()
 
 
 class Deliverer:
@@ -79,6 +134,9 @@ class Deliverer:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        poll = settings.poll_interval_s
+        self._claims = _Outage("cannot look for due subscriptions", poll)
+        self._deliveries = _Outage("deliveries interrupted (log or database away)", poll)
 
     def wake(self) -> None:
         """Look for due subscriptions now (one was created or resumed)."""
@@ -95,13 +153,19 @@ class Deliverer:
                 while not self._stopping:
                     try:
                         await self._claim_due()
+                        self._claims.over()
                     except WebhookError as exc:
-                        logger.warning("webhooks: cannot look for due subscriptions: %s", exc)
+                        self._claims.failed(exc)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+                        await asyncio.wait_for(self._wake.wait(), self._next_look_s())
                     self._wake.clear()
             finally:
                 await self._abandon()
+
+    def _next_look_s(self) -> float:
+        """The poll interval, or longer while the database or the log is away."""
+        waits = [o.next_wait() for o in (self._claims, self._deliveries) if o.ongoing]
+        return max([self.settings.poll_interval_s, *waits])
 
     async def stop(self) -> None:
         """Make `run` return; deliveries in flight are abandoned (and redelivered later)."""
@@ -141,7 +205,8 @@ class Deliverer:
         except DeliveryFailed as exc:
             await self._failed(sub, exc.reason, failures[0] + 1)
         except (LogError, WebhookError) as exc:  # not the receiver's fault: retry, uncounted
-            logger.warning("webhook %s: delivery interrupted: %s", sub.subscription_id, exc)
+            logger.debug("webhook %s: delivery interrupted: %s", sub.subscription_id, exc)
+            self._deliveries.failed(exc)
             with contextlib.suppress(WebhookError):
                 await self.store.release(self.owner, sub.subscription_id)
         except Exception:  # a bug of ours: counted, so a subscription that hits it pauses
@@ -167,6 +232,7 @@ class Deliverer:
                     failures[0] = 0
                 if records and not await self.store.advance(sid, self.owner, position, len(events)):
                     return
+                self._deliveries.over()  # the log and the database answered this round
                 self._observe_delivered(lags)
 
     def _events(
