@@ -245,7 +245,7 @@ class LookupStore:
             return list(conn.execute(query, params).all())
 
         async with translated_store_errors():
-            return await blocking.run(self.engine, fetch, write=False)
+            return await blocking.read(self.engine, fetch)
 
 
 def _certificate(row: Row[Any]) -> CertificateEntry:
