@@ -191,7 +191,11 @@ def add_key(member_id: str, public_key: Path) -> None:
     click.echo(added.keyid)
 
 
-@members.command("revoke-key")
+@members.command(
+    "revoke-key",
+    # a key id is base64url and may start with '-': take it as the argument, not an option
+    context_settings={"ignore_unknown_options": True},
+)
 @click.argument("keyid")
 def revoke_key(keyid: str) -> None:
     """Revoke one key (the end of a roll-over, or a leaked key)."""

@@ -123,3 +123,10 @@ def test_members_refusals(run: CliRunner, tmp_path: Path) -> None:
     fails_with(run.invoke(members, ["revoke-key", "nokey"]), "UNKNOWN_KEY")
     fails_with(run.invoke(members, ["add-key", "nobody", "--public-key", public]), "UNKNOWN_MEMBER")
     assert ok(run.invoke(members, ["list"])) == ""  # nothing was half-added
+
+
+def test_a_key_id_starting_with_a_dash_is_an_argument_not_an_option(run: CliRunner) -> None:
+    """Key ids are base64url thumbprints: one in 64 starts with '-'."""
+    result = run.invoke(members, ["revoke-key", "-6bQk1xMZbFSnO0tu4wYb0QbNwCG5n"])
+    fails_with(result, "UNKNOWN_KEY")
+    assert "-6bQk1xMZbFSnO0tu4wYb0QbNwCG5n" in result.output
