@@ -2,11 +2,12 @@
 FastAPI endpoint returning the same JSON, in the same run, under the same load generator.
 
 Usage: python bench/lookup.py [--certificates N] [--connections C] [--seconds S] [--warmup W]
-                              [--workers P]
+                              [--workers P] [--postgres URL]
 
 Both servers are real uvicorn processes on loopback ports, children of this one, run one after
 the other (never together, so they do not share the CPUs):
-  gateway   create_app on SQLite in a temporary folder: members, keys and grants, N
+  gateway   create_app on SQLite in a temporary folder (or, with --postgres URL, on a new
+            database on that PostgreSQL server, dropped after): members, keys and grants, N
             certificates materialized from the log; each request verified (RFC 9421 signature,
             key lookup, nonce stored once), authorized for its purpose, looked up, masked,
             audited (its row committed before the answer) and the response signed

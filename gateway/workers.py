@@ -1,12 +1,13 @@
-"""Several gateway processes on one listening socket: `govgate up --workers N`.
+"""Several gateway processes on one port: `govgate up --workers N`.
 
-A Python process runs on one core at a time, and a signed, audited lookup costs about a
-millisecond of it. With N workers the parent binds the socket and does once what workers would
-otherwise race to do (migrate the database; create the response key and the audit secret if
-missing), then starts N worker processes. Each is a uvicorn server with its own services on
-its own inherited socket, all on one port (SO_REUSEPORT); the kernel spreads new connections
-over them. The parent restarts
-a worker that dies (after a back-off) and stops them all gracefully on SIGTERM or SIGINT.
+A Python process runs on one core at a time, and a signed, audited lookup costs about 0.7 ms
+of it. With N workers the parent does once what workers would otherwise race to do (migrate
+the database; create the response key and the audit secret if missing), binds one socket
+per worker on the port (SO_REUSEPORT: the kernel spreads new connections over them), and
+starts N worker processes, each a uvicorn server with its own services on its socket. It
+restarts a worker that dies (after a back-off) and stops them all gracefully on SIGTERM or
+SIGINT. A worker that hangs without dying is not detected; /healthz per worker is the place
+for an orchestrator to look.
 
 What workers share lives in the database: nonces (a replay is refused whichever worker sees
 it), the audit chain (appends serialize on its head row) and webhook leases; members are cached
@@ -146,10 +147,6 @@ class WorkerPool:
         self.verbose = verbose
         self._workers = [_Worker(i) for i in range(count)]
         self._sockets: list[socket.socket] = []
-
-    @property
-    def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers if w.process and w.process.pid]
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.settings.database_url.startswith("sqlite"):

@@ -13,8 +13,8 @@ lock in its thread, up to the busy timeout) at the cost of one trip.
 runs them in the event loop itself, on a read-only connection whose busy timeout is zero, so
 it never waits for a lock there; a read that meets one (rare under WAL) goes to the thread
 like any other. A point read takes tens of microseconds, less than the trip to a thread and
-back with the GIL handed over twice: bench/lookup.py went from 1,100 to 1,400 requests/s
-and its p99 from 40 to 31 ms.
+back with the GIL handed over twice: bench/lookup.py went from about 1,100 to 1,215-1,370
+requests/s and its p99 from about 40 to 32-36 ms.
 """
 
 from __future__ import annotations
