@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
@@ -73,27 +74,44 @@ def test_up_serves_healthz_and_readyz_on_the_embedded_default(
     assert PERSON_ID not in output.read_text()  # no personal id in the process's log
 
 
-def test_up_demo_has_events_flowing_and_stops_cleanly(govgate_bin: str, data_dir: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_up_demo_has_events_flowing_and_stops_cleanly(
+    govgate_bin: str, data_dir: Path, workers: str
+) -> None:
+    """The demo's connectors run in `govgate up` itself; with --workers 2 the gateway runs in
+    two worker processes beside them, the materializer in worker 0."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGATE_")}
     env |= {"GOVGATE_DATA_DIR": str(data_dir), "GOVGATE_GATEWAY_PORT": str(port)}
     output = data_dir / "up.log"
+    command = [govgate_bin, "up", "--demo", "--workers", workers]
     with output.open("wb") as out:
-        process = subprocess.Popen([govgate_bin, "up", "--demo"], env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+    db = data_dir / "govgate.db"
     try:
         deadline = time.monotonic() + 60
         streams: dict[str, int] = {}
-        while set(streams) < {"case-events", "certificates"}:
+        while set(streams) < {"case-events", "certificates"} or not materialized(db):
             assert process.poll() is None, output.read_text()
             assert time.monotonic() < deadline, f"no events after 60 s: {streams}"
             time.sleep(0.5)
-            streams = stream_counts(data_dir / "govgate.db")
+            streams = stream_counts(db)
         assert get_json(f"http://127.0.0.1:{port}/healthz")[0] == 200
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(60)
-    states = connector_states(data_dir / "govgate.db")
+        code = process.wait(60)
+    assert code == 0, output.read_text()
+    states = connector_states(db)
     assert states and set(states.values()) == {"stopped"}, states  # each finished its batch
+
+
+def materialized(db: Path) -> int:
+    """Certificates in the lookup store (0 before the materializer made its table)."""
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM lk_certificates").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
 
 
 def stream_counts(db: Path) -> dict[str, int]:
