@@ -13,7 +13,7 @@ the other (never together, so they do not share the CPUs):
             audited (its row committed before the answer) and the response signed
   baseline  one FastAPI route that returns a certificate lookup's JSON from a dict in memory
 With --workers P, each server runs P processes on its port: the gateway as `govgate up
---workers P` does (gateway.workers.WorkerPool), the baseline under uvicorn's own workers.
+--workers P` does (gateway.api.workers.WorkerPool), the baseline under uvicorn's own workers.
 The load generator is raw asyncio HTTP/1.1 over C keep-alive connections, each sending its
 next request as soon as the previous answer is read, for S seconds after W seconds of warm-up.
 Gateway requests are signed before timing starts (a pool with distinct nonces, one per
@@ -99,10 +99,10 @@ def fresh_postgres(server_url: str | None) -> Iterator[None]:
 
 async def prepare(data_dir: Path, certificates: int) -> None:
     """Members, the window's key and grant, and `certificates` certificates materialized."""
+    from gateway.api.services import open_services
     from gateway.lookup import replay
     from gateway.members.keys import generate_private_key, write_key_pair
     from gateway.members.store import Grant
-    from gateway.services import open_services
     from tests.samples import certificate, person
 
     key = generate_private_key("ed25519")
@@ -138,7 +138,7 @@ def serve(kind: str, data_dir: Path, port: int, workers: int) -> None:
         )
         return
     if workers > 1:
-        from gateway.workers import WorkerPool
+        from gateway.api.workers import WorkerPool
 
         pool = WorkerPool(gateway_settings(data_dir), "127.0.0.1", port, workers)
 
@@ -150,7 +150,7 @@ def serve(kind: str, data_dir: Path, port: int, workers: int) -> None:
 
         asyncio.run(run_pool())
         return
-    from gateway.app import create_app
+    from gateway.api.app import create_app
 
     app = create_app(gateway_settings(data_dir), freeze_heap=True)  # as `govgate up`
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -45,8 +45,8 @@ def peak_rss_mb() -> float:
 
 async def run_govgate(db_url: str, bootstrap: str, data_dir: Path, prefix: str) -> dict[str, Any]:
     from connectors.mapping import load_connector_spec
+    from connectors.runtime.connector import ConnectorRuntime
     from connectors.runtime.offsets import offset_store
-    from connectors.runtime.runtime import ConnectorRuntime
     from connectors.runtime.status import StatusStore
     from connectors.sources.factory import build_source
     from gateway.log import open_log

@@ -37,9 +37,9 @@ import httpx
 
 from gateway.members import MembersError
 from gateway.members.keys import PrivateKey, PublicKey, key_id, keys_from_jwks
-from gateway.signature_errors import KeyUnknown, SignatureError
 from gateway.signatures import VerifiedResponse, encode_url, sign_request, verify_response
-from gateway.webhooks.signing import NonceCheck, VerifiedDelivery, verify_delivery
+from gateway.signatures.deliveries import NonceCheck, VerifiedDelivery, verify_delivery
+from gateway.signatures.errors import KeyUnknown, SignatureError
 from schemas.codec import to_jsonable
 
 JWKS_PATH = "/.well-known/govgate-keys"

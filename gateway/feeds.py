@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.api.problems import InvalidInput
 from gateway.log import EventLog, LogRecord
 from gateway.log.base import Position
-from gateway.problems import InvalidInput
 from schemas.codec import EventCodec, headers_dict, to_jsonable
 from schemas.errors import DecodeError
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the gateway, and the `/metrics` route that exposes them.
+"""Prometheus metrics of the gateway (exposed by `gateway.api.routes.metrics`).
 
 Each app has a registry of its own (not the process-global one), so several apps in one
 process (tests, the benchmark) do not collide. Route labels are route templates, never paths:
@@ -18,16 +18,14 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 
 if TYPE_CHECKING:
     from gateway.audit.log import AuditLog
     from gateway.lookup import Materializer
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["operations"])
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REFRESH_S = 5.0  # how often a worker refreshes its gauges in multiprocess mode
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -120,11 +118,3 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    found = request.app.state.services.metrics
-    assert isinstance(found, Metrics)
-    await found.refresh()
-    return Response(found.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from connectors.mapping import load_connector_spec
+from connectors.runtime.connector import ConnectorRuntime
 from connectors.runtime.offsets import offset_store
-from connectors.runtime.runtime import ConnectorRuntime
 from connectors.simulators.scjg import ScjgSimulator
 from connectors.sources.factory import build_source
 from gateway.client import GatewayClient

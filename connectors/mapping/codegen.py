@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.errors import MappingError
+from connectors.mapping.plan import FieldPlan
 from connectors.mapping.spec import MappingSpec
 from schemas.ids import event_id
-
-if TYPE_CHECKING:
-    from connectors.mapping.engine import FieldPlan
 
 # data, table, key, version, fetched_at → canonical record
 MapFunction = Callable[[Mapping[str, Any], str, str, str, datetime], dict[str, Any]]

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.errors import ConnectorError, MappingSpecError
 from connectors.mapping.loader import load_connector_spec
 from connectors.mapping.spec import ConnectorSpec
+from connectors.runtime.connector import ConnectorRuntime
 from connectors.runtime.offsets import OffsetStore, offset_store
-from connectors.runtime.runtime import ConnectorRuntime
 from connectors.runtime.status import ConnectorState, StatusStore
 from connectors.sources.factory import build_source
 from gateway.log import EventLog, open_log

@@ -18,7 +18,7 @@ from gateway.cli import (
     supervise,
     up,
 )
-from gateway.logs import configure_logging
+from gateway.logging_config import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

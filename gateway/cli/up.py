@@ -14,9 +14,9 @@ from typing import Any
 import click
 import uvicorn
 
-from gateway.app import create_app
+from gateway.api.app import create_app
+from gateway.api.workers import WorkerPool, server_config
 from gateway.settings import Settings
-from gateway.workers import WorkerPool, server_config
 
 logger = logging.getLogger(__name__)
 Serve = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # serves until the event is set

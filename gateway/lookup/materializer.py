@@ -32,7 +32,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.runtime.backoff import Backoff
+from gateway.backoff import Backoff
 from gateway.log import EventLog, GroupConsumer, LogError, LogRecord, LogUnavailable, Position
 from gateway.lookup.store import LookupStoreError, StoreUnavailable, translated_store_errors
 from gateway.lookup.tables import LOOKUP_TABLES, PROJECTIONS, Projection, lk_applied

@@ -12,9 +12,8 @@ lock in its thread, up to the busy timeout) at the cost of one trip.
 `read` goes one step further for the lookups' short, indexed, LIMITed reads: on SQLite it
 runs them in the event loop itself, on a read-only connection whose busy timeout is zero, so
 it never waits for a lock there; a read that meets one (rare under WAL) goes to the thread
-like any other. A point read takes tens of microseconds, less than the trip to a thread and
-back with the GIL handed over twice: bench/lookup.py went from about 1,100 to 1,215-1,370
-requests/s and its p99 from about 40 to 32-36 ms.
+like any other. A point read costs less than the trip to a thread and back with the GIL
+handed over twice (README, Figures).
 """
 
 from __future__ import annotations
@@ -28,6 +27,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.store.sqlite import sqlite_pragmas
+
 Result = TypeVar("Result")
 
 _SQLITE_ENGINES: weakref.WeakKeyDictionary[AsyncEngine, Engine] = weakref.WeakKeyDictionary()
@@ -38,8 +39,6 @@ def _sqlite_engine(engine: AsyncEngine) -> Engine:
     """The pysqlite engine paired with an aiosqlite engine: same file, same PRAGMAs."""
     found = _SQLITE_ENGINES.get(engine)
     if found is None:
-        from gateway.store.engine import sqlite_pragmas  # engine.py imports this module
-
         url = engine.url.set(drivername="sqlite+pysqlite")
         pool = engine.pool.size()  # type: ignore[attr-defined]
         found = create_engine(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.settings import Settings, async_url
 from gateway.store import blocking
+from gateway.store.sqlite import sqlite_pragmas
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x676F7667617465  # "govgate": one migrator at a time on PostgreSQL
@@ -48,15 +49,6 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
 def upsert_insert(engine: AsyncEngine) -> Callable[[Table], Any]:
     """The dialect's INSERT, which offers ON CONFLICT (SQLite and PostgreSQL alike)."""
     return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-
-
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged append survives power loss
-    cursor.execute("PRAGMA busy_timeout=30000")  # other processes wait for the write lock
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -40,17 +40,17 @@ from typing import Any
 
 import httpx
 
-from connectors.runtime.backoff import Backoff
 from gateway import __version__
+from gateway.backoff import Backoff
 from gateway.feeds import encode_cursor, to_item
 from gateway.log import EventLog, LogError, LogRecord
 from gateway.log.base import Position
 from gateway.members.keys import PrivateKey
 from gateway.metrics import Metrics
 from gateway.settings import WebhooksSettings
+from gateway.signatures.deliveries import sign_delivery
 from gateway.webhooks.errors import DeliveryFailed, WebhookError
 from gateway.webhooks.payload import batch_body, cloudevent
-from gateway.webhooks.signing import sign_delivery
 from gateway.webhooks.store import Subscription, SubscriptionStore
 from schemas.codec import EventCodec
 

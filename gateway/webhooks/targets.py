@@ -12,7 +12,7 @@ import ipaddress
 import urllib.parse
 from collections.abc import Iterable
 
-from gateway.problems import InvalidInput, TargetNotAllowed
+from gateway.api.problems import InvalidInput, TargetNotAllowed
 from gateway.signatures import encode_url
 
 MAX_URL_CHARS = 2048

@@ -13,12 +13,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from gateway.app import create_app
+from gateway.api.app import create_app
+from gateway.api.services import Services
 from gateway.audit.chain import GENESIS
 from gateway.lookup import replay
 from gateway.members.keys import PrivateKey, generate_private_key, key_id
 from gateway.members.store import Grant
-from gateway.services import Services
 from gateway.settings import DatabaseSettings, GatewaySettings, Settings
 from gateway.signatures import encode_url, sign_request
 from gateway.store.engine import make_engine, migrate

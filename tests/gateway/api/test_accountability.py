@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
+from gateway.api.services import load_signing_keys
 from gateway.audit.log import holder_hash
 from gateway.audit.tables import audit_rows
 from gateway.members.keys import keys_from_jwks
 from gateway.members.store import Grant
-from gateway.services import load_signing_keys
-from gateway.signature_errors import SignatureError
 from gateway.signatures import verify_response
+from gateway.signatures.errors import SignatureError
 from tests.gateway.api.conftest import PURPOSE, Gateway
 from tests.gateway.api.test_authentication import assert_problem
 from tests.samples import certificate, company

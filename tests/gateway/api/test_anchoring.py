@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.app import create_app
+from gateway.api.app import create_app
 from gateway.audit.anchors import latest_anchors
 from gateway.audit.chain import verify
 from tests.gateway.api.conftest import gateway_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.api.app import create_app
 from gateway.members.store import Grant
 from schemas.codec import to_jsonable
 from tests.gateway.api.conftest import Gateway, gateway_settings

@@ -22,11 +22,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.python.asgi import shutdown_lifespans
 
-from gateway.app import create_app
+from gateway.api.app import create_app
+from gateway.api.services import open_services
 from gateway.lookup import replay
 from gateway.members.keys import PrivateKey, generate_private_key, key_id
 from gateway.members.store import Grant
-from gateway.services import open_services
 from gateway.signatures import sign_request
 from tests.gateway.api.conftest import PURPOSE, STREAM_OF, codec, gateway_settings
 from tests.samples import case_event, certificate, material

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gateway.services import load_audit_secret
+from gateway.api.services import load_audit_secret
 from gateway.settings import Settings
 
 

@@ -21,8 +21,8 @@ from gateway.members import MembersError
 from gateway.members.keys import generate_private_key, key_id
 from gateway.members.nonces import NonceStore
 from gateway.members.store import Grant, MembersStore
-from gateway.signature_errors import SignatureError
 from gateway.signatures import sign_request, verify_request
+from gateway.signatures.errors import SignatureError
 from gateway.store import make_engine, migrate
 
 URL = "https://gw.example.gov.cn/v1/certificates?holder_id=%E5%BC%A0%E4%B8%89&type_code=BL001"

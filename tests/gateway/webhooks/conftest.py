@@ -1,6 +1,6 @@
 """A real webhook receiver (uvicorn on a loopback port) and gateways with fast retry settings.
 
-The receiver verifies every delivery with `gateway.webhooks.signing.verify_delivery` against
+The receiver verifies every delivery with `gateway.signatures.deliveries.verify_delivery` against
 the gateway's published keys and the URL it was actually reached at, refuses replayed nonces,
 and records what it accepted. It can be down (not listening: connection refused), answer an
 error status, or be slow.
@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from gateway.app import create_app
+from gateway.api.app import create_app
 from gateway.members.keys import PublicKey, jwks, keys_from_jwks
 from gateway.settings import (
     DatabaseSettings,
@@ -30,8 +30,8 @@ from gateway.settings import (
     Settings,
     WebhooksSettings,
 )
-from gateway.signature_errors import SignatureError
-from gateway.webhooks.signing import verify_delivery
+from gateway.signatures.deliveries import verify_delivery
+from gateway.signatures.errors import SignatureError
 from schemas.codec import EventCodec
 from tests.conftest import Broker, free_port
 from tests.gateway.api.conftest import Gateway, reset_postgres

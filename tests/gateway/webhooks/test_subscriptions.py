@@ -9,7 +9,7 @@ import pytest
 
 from gateway.client import GatewayClient
 from gateway.feeds import decode_cursor, encode_cursor
-from gateway.signature_errors import DigestMismatch
+from gateway.signatures.errors import DigestMismatch
 from tests.gateway.webhooks.conftest import Hooks, Receiver, case_events, until
 
 pytestmark = pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.problems import InvalidInput, TargetNotAllowed
+from gateway.api.problems import InvalidInput, TargetNotAllowed
 from gateway.webhooks.targets import check_target, host_allowed, normalize_target
 
 

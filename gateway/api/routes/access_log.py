@@ -11,10 +11,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from gateway.api.auth import AuditorDep
+from gateway.api.inputs import HolderDep, PageDep, decode_seq_cursor, encode_seq_cursor
+from gateway.api.services import services
 from gateway.audit.log import access_log
-from gateway.auth import AuditorDep
-from gateway.inputs import HolderDep, PageDep, decode_seq_cursor, encode_seq_cursor
-from gateway.services import services
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 

@@ -2,7 +2,7 @@
 
 The authentication dependency notes the caller, the inputs note whose data and which purpose,
 the problem handlers note the refusal code; the response middleware then writes one audit row
-from it before the response leaves (`gateway.responses`).
+from it before the response leaves (`gateway.api.audit_and_sign`).
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from fastavro.schema import expand_schema
 
-from gateway.auth import PublisherDep
-from gateway.exchange import exchange_of
-from gateway.inputs import holder_type
-from gateway.problems import InvalidEvent, InvalidInput, NotFound
-from gateway.services import Services, services
+from gateway.api.auth import PublisherDep
+from gateway.api.exchange import exchange_of
+from gateway.api.inputs import holder_type
+from gateway.api.problems import InvalidEvent, InvalidInput, NotFound
+from gateway.api.services import Services, services
 from schemas.checks import check_record
 
 router = APIRouter(prefix="/v1", tags=["events"])

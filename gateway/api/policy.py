@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gateway.api.caller import Caller
+from gateway.api.problems import PurposeMissing, PurposeNotGranted, RoleRequired, TypeNotGranted
 from gateway.lookup import CaseEventEntry, CertificateEntry, MaterialEntry
 from gateway.members.store import ANY_PURPOSE, Grant, GrantKind, Role
-from gateway.problems import PurposeMissing, PurposeNotGranted, RoleRequired, TypeNotGranted
 from schemas.validators import mask
-
-if TYPE_CHECKING:  # gateway.auth builds the Caller and asks this module about roles
-    from gateway.auth import Caller
 
 HOLDER_ID_FIELD = "holder.id_number"
 MASK = "***"

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import feeds
+from gateway.api.problems import InvalidInput, NotFound, TooMany
+from gateway.api.routes.feeds import SubscriberDep, feed_filter
+from gateway.api.services import Services, services
 from gateway.feeds import FEED_STREAMS
 from gateway.log.base import Position
-from gateway.problems import InvalidInput, NotFound, TooMany
-from gateway.routes.feeds import SubscriberDep, feed_filter
-from gateway.services import Services, services
 from gateway.webhooks.store import Subscription
 from gateway.webhooks.targets import check_target
 

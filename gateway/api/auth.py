@@ -2,44 +2,28 @@
 
 The signature is checked by `gateway.signatures` (RFC 9421, RFC 9530 Content-Digest) against
 the URL as received (the raw path and query, not Starlette's decoded view), the members'
-keys, and the shared nonce store. What the caller may then see is `gateway.policy`'s affair.
+keys, and the shared nonce store. What the caller may then see is `gateway.api.policy`'s affair.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gateway.exchange import exchange_of
-from gateway.members.store import Grant, Member, Role
-from gateway.policy import require_role
-from gateway.problems import InvalidInput
-from gateway.services import services
-from gateway.signature_errors import SignatureInvalid
+from gateway.api.caller import Caller
+from gateway.api.exchange import exchange_of
+from gateway.api.policy import require_role
+from gateway.api.problems import InvalidInput
+from gateway.api.services import services
+from gateway.members.store import Role
 from gateway.signatures import verify_request
+from gateway.signatures.errors import SignatureInvalid
 
 _ITEM_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 事项编码 (Gov-Purpose)
 _CASE_NO = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 办件编号 (Gov-Case)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The member that signed the request, with the key it used, its roles and grants."""
-
-    member: Member
-    keyid: str
-    roles: tuple[Role, ...]
-    grants: tuple[Grant, ...]
-    purpose: str | None  # 事项编码 from Gov-Purpose
-    case_no: str | None  # 办件编号 from Gov-Case
-
-    @property
-    def member_id(self) -> str:
-        return self.member.member_id
 
 
 def request_url(scope: Mapping[str, Any]) -> str:
@@ -67,7 +51,7 @@ async def signed_caller(request: Request) -> Caller:
     exchange.case_no = request.headers.get("gov-case")
     purpose = _header(request, "gov-purpose", _ITEM_CODE)
     case_no = _header(request, "gov-case", _CASE_NO)
-    body = await request.body()  # already read, and size-limited, by gateway.responses
+    body = await request.body()  # already read, and size-limited, by gateway.api.audit_and_sign
     settings = svc.settings.gateway
     verified = await verify_request(
         request.method,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from gateway import policy
-from gateway.auth import ConsumerDep
-from gateway.inputs import CatalogCodeDep, HolderDep, PageDep
+from gateway.api import policy
+from gateway.api.auth import ConsumerDep
+from gateway.api.inputs import CatalogCodeDep, HolderDep, PageDep
+from gateway.api.paging import ItemPage, visible_page
+from gateway.api.services import services
 from gateway.lookup import MaterialEntry, Page
-from gateway.routes.pages import ItemPage, visible_page
-from gateway.services import services
 
 router = APIRouter(prefix="/v1", tags=["lookups"])
 

@@ -19,11 +19,11 @@ from typing import TypeVar
 
 from connectors.errors import ConnectorError, SourceUnavailable
 from connectors.mapping.spec import ConnectorSpec
-from connectors.runtime.backoff import Backoff
 from connectors.runtime.convert import BatchConverter, ConversionPool, Converted
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.status import ConnectorState, StatusStore
 from connectors.sources.base import Offset, Source, SourceRecord
+from gateway.backoff import Backoff
 from gateway.log import EventLog, LogError
 from schemas.codec import EncodedEvent, EventCodec
 

@@ -1,7 +1,7 @@
 """Why a signature was refused: one error per reason, each with a stable `code`.
 
 Raised by `gateway.signatures`; the gateway answers them as RFC 9457 problems with the same
-codes (`gateway.problems`), and the client raises them for a response that does not verify.
+codes (`gateway.api.problems`), and the client raises them for a response that does not verify.
 """
 
 from __future__ import annotations

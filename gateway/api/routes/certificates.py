@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from gateway import policy
-from gateway.auth import ConsumerDep
-from gateway.exchange import exchange_of
-from gateway.inputs import CertIdDep, HolderDep, PageDep, TypeCodeDep, holder_type
+from gateway.api import policy
+from gateway.api.auth import ConsumerDep
+from gateway.api.exchange import exchange_of
+from gateway.api.inputs import CertIdDep, HolderDep, PageDep, TypeCodeDep, holder_type
+from gateway.api.paging import Item, ItemPage, visible_page
+from gateway.api.problems import NotFound, NotShared
+from gateway.api.services import services
 from gateway.lookup import CertificateEntry, Page
-from gateway.problems import NotFound, NotShared
-from gateway.routes.pages import Item, ItemPage, visible_page
-from gateway.services import services
 
 router = APIRouter(prefix="/v1", tags=["lookups"])
 

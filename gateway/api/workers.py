@@ -34,7 +34,7 @@ from typing import Any
 
 import uvicorn
 
-from gateway.logs import configure_logging
+from gateway.logging_config import configure_logging
 from gateway.metrics import METRICS_DIR_ENV
 from gateway.settings import Settings
 
@@ -78,7 +78,7 @@ def worker_settings(settings: Settings, index: int) -> Settings:
 
 async def prepare(settings: Settings) -> None:
     """Once, before the workers start: the schema, the response key and the audit secret."""
-    from gateway.services import load_audit_secret, load_signing_keys
+    from gateway.api.services import load_audit_secret, load_signing_keys
     from gateway.store import open_database
 
     async with open_database(settings):  # migrates when database.migrate_on_start
@@ -116,7 +116,7 @@ def _serve_worker(index: int, settings: Settings, sock: socket.socket, verbose: 
     """A worker process: the gateway app under uvicorn on its inherited socket."""
     configure_logging(verbose)
     logger.info("gateway worker %d starting (pid %d)", index, os.getpid())
-    from gateway.app import create_app
+    from gateway.api.app import create_app
 
     app = create_app(worker_settings(settings, index), freeze_heap=True)
     host, port = sock.getsockname()[:2]

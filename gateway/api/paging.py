@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from gateway.api.policy import View
 from gateway.lookup import Page
 from gateway.lookup.store import encode_cursor
-from gateway.policy import View
 
 E = TypeVar("E")
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from connectors.mapping import load_connector_spec
+from connectors.runtime.connector import _GC_YOUNG, ConnectorRuntime, _fewer_collections
 from connectors.runtime.offsets import offset_store
-from connectors.runtime.runtime import _GC_YOUNG, ConnectorRuntime, _fewer_collections
 from connectors.runtime.status import StatusStore
 from connectors.sources.base import OffsetReader, Source, SourceRecord
 from gateway.log import EventLog, open_log

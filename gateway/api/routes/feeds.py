@@ -4,14 +4,13 @@ JSON is a long-poll: it returns as soon as one matching record is there, else an
 after `wait` seconds. `Accept: text/event-stream` streams the same items as SSE, resuming from
 `Last-Event-ID` (else `after`).
 
-An SSE answer passes `gateway.responses` unbuffered: its audit row is committed and its head
-signed (status, bound to the request; no Content-Digest, the body being still to come) before
-the first event, then each event reaches the subscriber as it is read from the log, with a
-heartbeat comment every 15 s of silence. A connection still ends after `limit` records or
-`wait` seconds (bounded work per request); the client reconnects with `Last-Event-ID`
-(`retry: 1000` is sent first). A subscriber that needs each record under the gateway's
-signature reads JSON pages, which are signed whole.
-"""
+An SSE answer passes `gateway.api.audit_and_sign` unbuffered: its audit row is committed and
+its head signed (status, bound to the request; no Content-Digest, the body being still to come)
+before the first event, then each event reaches the subscriber as it is read from the log, with
+a heartbeat comment every 15 s of silence. A connection still ends after `limit` records or
+`wait` seconds (bounded work per request); the client reconnects with `Last-Event-ID` (`retry:
+1000` is sent first). A subscriber that needs each record under the gateway's signature reads
+JSON pages, which are signed whole."""
 
 from __future__ import annotations
 
@@ -22,10 +21,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway import feeds
-from gateway.auth import Caller, with_role
+from gateway.api.auth import with_role
+from gateway.api.caller import Caller
+from gateway.api.problems import InvalidInput, NotFound
+from gateway.api.services import services
 from gateway.feeds import FEED_STREAMS, FeedReader, Filter, Page
-from gateway.problems import InvalidInput, NotFound
-from gateway.services import services
 
 router = APIRouter(prefix="/v1", tags=["feeds"])
 

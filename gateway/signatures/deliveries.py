@@ -29,8 +29,8 @@ from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList
 
 from gateway.members.keys import PrivateKey, PublicKey, algorithm_of
-from gateway.signature_base import field_lines
-from gateway.signature_errors import (
+from gateway.signatures.base import field_lines
+from gateway.signatures.errors import (
     ComponentMissing,
     KeyUnknown,
     NonceReplayed,
@@ -39,7 +39,7 @@ from gateway.signature_errors import (
     SignatureMissing,
     SigningFailed,
 )
-from gateway.signatures import (
+from gateway.signatures.messages import (
     ALGORITHMS,
     DEFAULT_CLOCK_SKEW,
     DEFAULT_MAX_AGE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.api.services import services
 from gateway.members.keys import jwks
-from gateway.services import services
 
 router = APIRouter(tags=["operations"])
 

@@ -22,14 +22,14 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.api.auth import request_url
+from gateway.api.exchange import exchange_of
+from gateway.api.problems import PROBLEM_JSON, problem_body
+from gateway.api.services import Services
 from gateway.audit import AuditError
 from gateway.audit.log import AuditEntry
-from gateway.auth import request_url
-from gateway.exchange import exchange_of
-from gateway.problems import PROBLEM_JSON, problem_body
-from gateway.services import Services
-from gateway.signature_errors import SignatureError
 from gateway.signatures import sign_response
+from gateway.signatures.errors import SignatureError
 
 logger = logging.getLogger(__name__)
 

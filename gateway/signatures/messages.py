@@ -36,10 +36,10 @@ from http_message_signatures import (
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList, Item
 
-from gateway import signature_base as fast
 from gateway.members.keys import Algorithm, PrivateKey, PublicKey, algorithm_of, check_algorithm
-from gateway.signature_base import field_lines as _fields
-from gateway.signature_errors import (
+from gateway.signatures import base as fast
+from gateway.signatures.base import field_lines as _fields
+from gateway.signatures.errors import (
     ComponentMissing,
     DigestMismatch,
     KeyRevoked,

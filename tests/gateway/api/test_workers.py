@@ -13,13 +13,13 @@ from pathlib import Path
 
 import httpx
 
+from gateway.api.services import open_services
+from gateway.api.workers import worker_settings
 from gateway.client import GatewayClient, GatewayRefused, GatewayUnreachable
 from gateway.members.keys import PrivateKey, generate_private_key, key_id
 from gateway.members.store import Grant
-from gateway.services import open_services
 from gateway.settings import DatabaseSettings, GatewaySettings, Settings, WebhooksSettings
 from gateway.signatures import sign_request
-from gateway.workers import worker_settings
 from tests.conftest import free_port
 from tests.samples import certificate, person
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import pytest
 
 from gateway.members.keys import generate_private_key, key_id, public_key_of
-from gateway.signature_errors import SignatureError
-from gateway.webhooks.signing import VerifiedDelivery, sign_delivery, verify_delivery
+from gateway.signatures.deliveries import VerifiedDelivery, sign_delivery, verify_delivery
+from gateway.signatures.errors import SignatureError
 
 URL = "https://dzjc.example.gov.cn/%E5%9B%9E%E8%B0%83?token=t1"
 BODY = json.dumps([{"id": "e1", "data": {"case_no": "SL1", "handler": "李娜"}}]).encode()

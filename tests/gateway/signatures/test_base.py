@@ -1,4 +1,4 @@
-"""The fast signature bases of `gateway.signature_base` against the reference package.
+"""The fast signature bases of `gateway.signatures.base` against the reference package.
 
 For every message the fast path accepts, signing through it and through
 `http-message-signatures` must give the same `Content-Digest`, `Signature-Input` and (Ed25519
@@ -17,9 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import signature_base, signatures
 from gateway.members.keys import generate_private_key, key_id
-from gateway.signature_errors import SignatureError
 from gateway.signatures import (
     KnownKey,
     sign_request,
@@ -27,7 +25,10 @@ from gateway.signatures import (
     verify_request,
     verify_response,
 )
-from tests.gateway.test_signatures import (
+from gateway.signatures import base as signature_base
+from gateway.signatures import messages as signatures
+from gateway.signatures.errors import SignatureError
+from tests.gateway.signatures.test_messages import (
     RFC_BASE,
     RFC_HEADERS,
     RFC_SIGNATURE,

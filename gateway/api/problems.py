@@ -17,11 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api.exchange import exchange_of
 from gateway.audit import AuditError
-from gateway.exchange import exchange_of
 from gateway.log import LogError
 from gateway.lookup.store import LookupStoreError
-from gateway.signature_errors import SignatureError
+from gateway.signatures.errors import SignatureError
 from gateway.webhooks.errors import WebhookError
 
 logger = logging.getLogger(__name__)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from gateway import policy
-from gateway.auth import CaseReaderDep
-from gateway.exchange import exchange_of
-from gateway.inputs import CaseNoDep, holder_type
-from gateway.problems import NotFound
-from gateway.routes.pages import Item
-from gateway.services import services
+from gateway.api import policy
+from gateway.api.auth import CaseReaderDep
+from gateway.api.exchange import exchange_of
+from gateway.api.inputs import CaseNoDep, holder_type
+from gateway.api.paging import Item
+from gateway.api.problems import NotFound
+from gateway.api.services import services
 
 router = APIRouter(prefix="/v1", tags=["lookups"])
 

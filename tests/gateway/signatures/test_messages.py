@@ -32,7 +32,6 @@ from gateway.members.keys import (
     public_key_from_jwk,
     public_key_pem,
 )
-from gateway.signature_errors import SignatureError
 from gateway.signatures import (
     KnownKey,
     content_digest,
@@ -43,6 +42,7 @@ from gateway.signatures import (
     verify_request,
     verify_response,
 )
+from gateway.signatures.errors import SignatureError
 
 # --- RFC 9421 Appendix B.1.4 (test-key-ed25519) and B.2 / B.2.6, verbatim -------------------
 

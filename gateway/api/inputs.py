@@ -14,9 +14,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
-from gateway.exchange import exchange_of
-from gateway.problems import InvalidInput
-from gateway.services import services
+from gateway.api.exchange import exchange_of
+from gateway.api.problems import InvalidInput
+from gateway.api.services import services
 from schemas.validators import FieldValueError, validate_resident_id, validate_uscc
 
 MAX_HOLDER_ID = 64
