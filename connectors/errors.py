@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
+from schemas.errors import GovgateError
 
-class ConnectorError(Exception):
-    retriable = False
+
+class ConnectorError(GovgateError):
     code = "CONNECTOR_ERROR"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{self.code}: {detail}")
-        self.detail = detail
 
 
 class SourceUnavailable(ConnectorError):
@@ -35,8 +32,7 @@ class RecordError(ConnectorError):
     """
 
     def __init__(self, code: str, field: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code  # per instance, unlike the class-level codes
+        super().__init__(reason, code=code)  # per instance, unlike the class-level codes
         self.field = field
         self.reason = reason
 

@@ -35,26 +35,28 @@ from typing import Any, Self
 
 import httpx
 
-from gateway.members import MembersError
+from gateway.members.errors import MembersError
 from gateway.members.keys import PrivateKey, PublicKey, key_id, keys_from_jwks
 from gateway.signatures import VerifiedResponse, encode_url, sign_request, verify_response
 from gateway.signatures.deliveries import NonceCheck, VerifiedDelivery, verify_delivery
 from gateway.signatures.errors import KeyUnknown, SignatureError
 from schemas.codec import to_jsonable
+from schemas.errors import GovgateError
 
 JWKS_PATH = "/.well-known/govgate-keys"
 DEFAULT_TIMEOUT = 10.0
 
 
-class GatewayError(Exception):
+class GatewayError(GovgateError):
     """Base of the client's errors; `retriable` says whether the same call may succeed later."""
 
-    retriable = False
+    code = "GATEWAY_ERROR"
 
 
 class GatewayUnreachable(GatewayError):
     """No HTTP answer at all (connection refused, timeout): try again later."""
 
+    code = "GATEWAY_UNREACHABLE"
     retriable = True
 
 
@@ -64,13 +66,15 @@ class ResponseNotVerified(GatewayError):
     Whatever the response said is not to be trusted, nor archived as proof.
     """
 
+    code = "RESPONSE_NOT_VERIFIED"
+
 
 class GatewayRefused(GatewayError):
     """A verified refusal: RFC 9457 problem details with the gateway's stable `code`."""
 
     def __init__(self, status: int, code: str, detail: str, answer: Answer) -> None:
-        super().__init__(f"{status} {code}: {detail}")
-        self.status, self.code, self.detail, self.answer = status, code, detail, answer
+        super().__init__(f"{status}, {detail}", code=code)
+        self.status, self.detail, self.answer = status, detail, answer
 
 
 class NotAuthorized(GatewayRefused):

@@ -18,15 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.api.problems import InvalidInput
 from gateway.log import EventLog, LogRecord
 from gateway.log.base import Position
 from schemas.codec import EventCodec, headers_dict, to_jsonable
-from schemas.errors import DecodeError
+from schemas.errors import DecodeError, GovgateError
 
 FEED_STREAMS = ("case-events", "supervision-alerts")
 SCAN_BUDGET = 5000  # records examined per request at most, however selective the filter
 HEARTBEAT_S = 15.0
+
+
+class InvalidCursor(GovgateError):
+    """A feed cursor this gateway did not hand out, or one of another stream."""
+
+    code = "INVALID_INPUT"
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def encode_cursor(stream: str, position: Position) -> str:
 
 
 def decode_cursor(stream: str, cursor: str | None) -> Position:
-    """The position a cursor names, or INVALID_INPUT for a malformed or another stream's one."""
+    """The position a cursor names; `InvalidCursor` for a malformed or another stream's one."""
     if cursor is None or cursor == "":
         return {}
     try:
@@ -78,7 +83,7 @@ def decode_cursor(stream: str, cursor: str | None) -> Position:
         if not all(type(o) is int and o >= 0 and p >= 0 for p, o in parsed.items()):
             raise ValueError("negative or non-integer offset")
     except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput(f"after / Last-Event-ID: not a cursor of {stream}") from exc
+        raise InvalidCursor(f"after / Last-Event-ID: not a cursor of {stream}") from exc
     return parsed
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from schemas.errors import GovgateError
+
 Encoder = Callable[[Mapping[str, Any]], bytes]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,8 +26,10 @@ _LONG = (-(1 << 63), 1 << 63)
 _SHORT = [bytes([n << 1]) for n in range(64)]  # zig-zag varint of a length below 64
 
 
-class Fallback(Exception):
+class Fallback(GovgateError):
     """The value is not one the generated encoder handles; use fastavro."""
+
+    code = "ENCODER_FALLBACK"
 
 
 def zigzag(n: int) -> bytes:

@@ -1,17 +1,39 @@
-"""The error tree of the `schemas` package. None of these is worth retrying: the input is wrong."""
+"""The one error base of govgate, and the error tree of the `schemas` package.
+
+`GovgateError` lives here because `schemas` is the package every other one may import
+(`gateway` and `connectors` both build on it; it imports nothing of theirs). Each package
+derives its own tree from it, so the stable code and the retry decision read the same
+everywhere, as aiokafka marks its errors: `retriable` errors (a database, a broker, a
+department system away) are waited out; the others will fail again as they are.
+"""
 
 from __future__ import annotations
 
 
-class SchemaError(Exception):
-    """Base of the errors this package raises; `code` is stable and documented."""
+class GovgateError(Exception):
+    """Base of every govgate error: a stable `code`, `retriable`, and a `detail` for people.
 
+    `code` is a class attribute of each kind of error; an error whose code varies per
+    instance (a record's validation code) passes it as `code=`.
+    """
+
+    code = "GOVGATE_ERROR"
     retriable = False
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
+    def __init__(self, detail: str = "", *, code: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        super().__init__(f"{self.code}: {detail}" if detail else self.code)
         self.detail = detail
+
+
+class SchemaError(GovgateError):
+    """Base of the errors this package raises. None is worth retrying: the input is wrong."""
+
+    code = "SCHEMA_ERROR"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail, code=code)
 
 
 class DecodeError(SchemaError):

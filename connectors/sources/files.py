@@ -33,7 +33,7 @@ import openpyxl
 import pydantic
 from openpyxl.utils.exceptions import InvalidFileException
 
-from connectors.errors import SourceConfigError, SourceUnavailable
+from connectors.errors import ConnectorError, SourceConfigError, SourceUnavailable
 from connectors.sources.base import Offset, OffsetReader, Source, SourceRecord
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,11 @@ class FileDropConfig(pydantic.BaseModel):
         return value
 
 
-class BadFile(Exception):
+class BadFile(ConnectorError):
     """A file cannot be read as a table; it goes to `failed/` with its code and reason."""
 
     def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
+        super().__init__(reason, code=code)
         self.reason = reason
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
-import random
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pydantic
 
 from connectors.errors import SourceConfigError, SourceUnavailable
 from connectors.sources.base import OffsetReader, Source, SourceRecord
+from gateway.backoff import backoff_delay
 
 _MISSING = object()
 
@@ -198,7 +198,9 @@ class HttpSource(Source):
         retry = _Retry("not tried", None)
         for attempt in range(cfg.max_retries + 1):
             if attempt:
-                wait = retry.wait_s if retry.wait_s is not None else self._backoff(attempt)
+                wait = retry.wait_s
+                if wait is None:  # full jitter: retries of many sources do not line up
+                    wait = backoff_delay(attempt - 1, cfg.backoff_base_s, cfg.backoff_max_s)
                 await self._pause_or_stop(wait)
             outcome = await self._attempt(params)
             if isinstance(outcome, _Page):
@@ -227,12 +229,6 @@ class HttpSource(Source):
                 f"credentials in {cfg.auth_value_env or 'the configuration'}"
             )
         return self._page(response)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter: retries of many sources do not line up."""
-        cfg = self.config
-        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1))
-        return random.uniform(0, ceiling)
 
     def _page(self, response: httpx.Response) -> _Page:
         cfg = self.config

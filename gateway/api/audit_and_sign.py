@@ -26,7 +26,7 @@ from gateway.api.auth import request_url
 from gateway.api.exchange import exchange_of
 from gateway.api.problems import PROBLEM_JSON, problem_body
 from gateway.api.services import Services
-from gateway.audit import AuditError
+from gateway.audit.errors import AuditError
 from gateway.audit.log import AuditEntry
 from gateway.signatures import sign_response
 from gateway.signatures.errors import SignatureError

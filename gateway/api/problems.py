@@ -1,9 +1,10 @@
 """Refusals and their RFC 9457 problem details (`application/problem+json`).
 
 Policy and input checks raise `Refusal`s that carry only a stable `code`; this module alone
-turns them, and the errors of the other packages (signatures, audit, lookup store, log), into
-HTTP statuses. A refusal says what the caller is missing, never whether the data exists: the
-detail of a refusal is written here from its code, not from what the check found.
+turns them, and the errors of every other package (all `GovgateError`s: signatures, audit,
+stores, log, feeds, webhooks), into HTTP statuses. A refusal says what the caller is
+missing, never whether the data exists: the detail of a refusal is written here from its
+code, not from what the check found.
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api.exchange import exchange_of
-from gateway.audit import AuditError
-from gateway.log import LogError
-from gateway.lookup.store import LookupStoreError
-from gateway.signatures.errors import SignatureError
-from gateway.webhooks.errors import WebhookError
+from schemas.errors import GovgateError
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +27,13 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://govgate.example/problems/"
 
 
-class Refusal(Exception):
+class Refusal(GovgateError):
     """A request the gateway will not answer with data; `code` is stable and documented."""
 
     code = "REFUSED"
 
-    def __init__(self, detail: str | None = None, errors: list[dict[str, str]] | None = None):
-        super().__init__(f"{self.code}: {detail or ''}")
-        self.detail = detail
+    def __init__(self, detail: str = "", errors: list[dict[str, str]] | None = None):
+        super().__init__(detail)
         self.errors = errors
 
 
@@ -77,12 +73,6 @@ class NotShared(Refusal):
 
 class NotFound(Refusal):
     code = "NOT_FOUND"
-
-
-class TargetNotAllowed(Refusal):
-    """A webhook target whose host is not among the operator's allowed hosts."""
-
-    code = "TARGET_NOT_ALLOWED"
 
 
 class TooMany(Refusal):
@@ -164,23 +154,26 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-async def _refusal(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Refusal)
-    return problem(request, exc.code, exc.detail, errors=exc.errors)
+async def _error(request: Request, exc: Exception) -> JSONResponse:
+    """Any package's error, by its stable code.
 
-
-async def _signature(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SignatureError)
-    # the library's detail may name the nonce or key: useful to the signer, harmless to others
-    return problem(request, exc.code, exc.detail)
-
-
-async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    code = getattr(exc, "code", "INTERNAL_ERROR")
-    if not getattr(exc, "retriable", False) or code not in KINDS:
+    A retriable error (a store, the log, the audit away) is answered with its code's fixed
+    text: its detail speaks of drivers and hosts. The caller's own mistakes (a refusal, a
+    signature, a cursor, a webhook target) keep their detail, which names the field and value
+    (a signature's may name the nonce or key: useful to the signer, harmless to others). An
+    error whose code has no status here is the gateway's own failure: logged, answered 500.
+    """
+    assert isinstance(exc, GovgateError)
+    kind = KINDS.get(exc.code)
+    if kind is None or (kind.status >= 500 and not exc.retriable):
         logger.error("%s %s failed: %r", request.method, request.url.path, exc)
         return problem(request, "INTERNAL_ERROR")
-    return problem(request, code)
+    if exc.retriable:
+        return problem(request, exc.code)
+    errors = getattr(exc, "errors", None)
+    return problem(
+        request, exc.code, exc.detail, errors=errors if isinstance(errors, list) else None
+    )
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -202,9 +195,6 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem details."""
-    app.add_exception_handler(Refusal, _refusal)
-    app.add_exception_handler(SignatureError, _signature)
-    for unavailable in (AuditError, LookupStoreError, LogError, WebhookError):
-        app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(GovgateError, _error)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)

@@ -1,13 +1,13 @@
 """Several gateway processes on one port: `govgate up --workers N`.
 
-A Python process runs on one core at a time, and a signed, audited lookup costs about 0.7 ms
-of it. With N workers the parent does once what workers would otherwise race to do (migrate
-the database; create the response key and the audit secret if missing), binds one socket
-per worker on the port (SO_REUSEPORT: the kernel spreads new connections over them), and
+A Python process runs on one core at a time, and a signed, audited lookup is CPU work in Python
+(README, Figures). With N workers the parent does once what workers would otherwise race to do
+(migrate the database; create the response key and the audit secret if missing), binds one
+socket per worker on the port (SO_REUSEPORT: the kernel spreads new connections over them), and
 starts N worker processes, each a uvicorn server with its own services on its socket. It
 restarts a worker that dies (after a back-off) and stops them all gracefully on SIGTERM or
-SIGINT. A worker that hangs without dying is not detected; /healthz per worker is the place
-for an orchestrator to look.
+SIGINT. A worker that hangs without dying is not detected; /healthz per worker is the place for
+an orchestrator to look.
 
 What workers share lives in the database: nonces (a replay is refused whichever worker sees
 it), the audit chain (appends serialize on its head row) and webhook leases; members are cached
@@ -34,6 +34,7 @@ from typing import Any
 
 import uvicorn
 
+from gateway.backoff import backoff_delay
 from gateway.logging_config import configure_logging
 from gateway.metrics import METRICS_DIR_ENV
 from gateway.settings import Settings
@@ -90,8 +91,8 @@ async def prepare(settings: Settings) -> None:
 def bind(host: str, port: int, count: int) -> list[socket.socket]:
     """`count` listening sockets on one address, one per worker, with SO_REUSEPORT: the kernel
     spreads new connections evenly over them. (With one shared socket, whichever worker is
-    in accept() first takes a whole burst of keep-alive connections and keeps them: measured,
-    one worker served all 32 connections of bench/lookup.py while the other idled.) The
+    in accept() first takes a whole burst of keep-alive connections and keeps them, and the
+    others idle.) The
     parent keeps them open, so connections for a worker being restarted wait in its backlog."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets: list[socket.socket] = []
@@ -201,8 +202,7 @@ class WorkerPool:
             _forget_metrics_of(process.pid)
             lived = now - worker.started
             worker.failures = 1 if lived >= STABLE_AFTER_S else worker.failures + 1
-            first, cap = RESTART_BACKOFF_S
-            delay = min(cap, first * 2 ** (worker.failures - 1))
+            delay = backoff_delay(worker.failures - 1, *RESTART_BACKOFF_S, jitter="none")
             worker.restart_at = now + delay
             logger.error(
                 "gateway worker %d (pid %s) exited with %s after %.1f s; restarting in %.1f s",

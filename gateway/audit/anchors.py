@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.audit import AuditUnavailable
+from gateway.audit.errors import AuditUnavailable
 from gateway.audit.tables import db_errors, read_head
 from gateway.log import EventLog, LogUnavailable
 from schemas.codec import EventCodec

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.audit import AuditCorrupted
+from gateway.audit.errors import AuditCorrupted
 from gateway.audit.tables import HEAD_ID, audit_head, audit_rows, db_errors, read_head
 
 GENESIS = "0" * 64

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.audit import AuditCorrupted, AuditUnavailable
+from gateway.audit.errors import AuditCorrupted, AuditUnavailable
 from gateway.store.errors import unavailable_as
 from gateway.store.tables import metadata
 

@@ -13,9 +13,9 @@ from dataclasses import asdict
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.audit import AuditError
 from gateway.audit.anchors import Anchor, anchor, latest_anchors
 from gateway.audit.chain import VerifyReport, verify
+from gateway.audit.errors import AuditError
 from gateway.audit.log import SECRET_ENV, Access, access_log, load_secret
 from gateway.log import LogError, open_log
 from gateway.settings import Settings

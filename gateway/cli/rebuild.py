@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.log import LogError, open_log
 from gateway.lookup import LookupStore, LookupStoreError, StreamStats, clear, replay
-from gateway.lookup.store import translated_store_errors
 from gateway.settings import Settings
 from gateway.store import make_engine, migrate, open_database
+from gateway.store.errors import StoreError, store_unavailable
 
 
 @click.command()
@@ -35,7 +35,7 @@ def rebuild(into: str | None) -> None:
     started = time.monotonic()
     try:
         stats, counts, where = asyncio.run(_rebuild(Settings(), into))
-    except (LogError, LookupStoreError) as exc:
+    except (LogError, LookupStoreError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
     for stream, s in stats.items():
         click.echo(
@@ -59,7 +59,7 @@ async def _rebuild(
         if into is not None:
             target = make_engine(into)
             stack.push_async_callback(target.dispose)
-            async with translated_store_errors():
+            async with store_unavailable():
                 await migrate(target)
         await clear(target)
         stats = await replay(log, target)

@@ -12,7 +12,7 @@ import click
 
 from gateway.settings import Settings
 from gateway.store import open_database
-from gateway.webhooks import WebhookError
+from gateway.store.errors import StoreError
 from gateway.webhooks.store import Subscription, SubscriptionStore
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ def _with_store(action: Callable[[SubscriptionStore], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(run())
-    except WebhookError as exc:
+    except StoreError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
 
 

@@ -20,7 +20,7 @@ import click
 
 from gateway.client import GatewayClient, GatewayError
 from gateway.log import EventLog, LogError, open_log
-from gateway.members import MembersError
+from gateway.members.errors import MembersError
 from gateway.members.keys import read_private_key
 from gateway.settings import Settings, async_url
 from gateway.store import open_database

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.backoff import Backoff
 from gateway.log.base import (
     Appendable,
     Appended,
@@ -77,7 +78,7 @@ async def open_log(
 async def _start_with_backoff(log: KafkaLog, wait: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    delay = 0.5
+    backoff = Backoff(0.5, 10.0, jitter="none")
     while True:
         try:
             await log.start()
@@ -87,7 +88,6 @@ async def _start_with_backoff(log: KafkaLog, wait: float) -> None:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise
-            pause = min(delay, remaining)
+            pause = min(backoff.next_delay(), remaining)
             logger.warning("event log unavailable, retrying in %.1fs: %s", pause, exc.detail)
             await asyncio.sleep(pause)
-            delay = min(delay * 2, 10.0)

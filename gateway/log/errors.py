@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from schemas.errors import GovgateError
 
-class LogError(Exception):
-    """Base of log errors; `code` is stable."""
 
-    retriable = False
+class LogError(GovgateError):
+    """Base of log errors."""
+
     code = "LOG_ERROR"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{self.code}: {detail}")
-        self.detail = detail
 
 
 class LogUnavailable(LogError):

@@ -6,11 +6,11 @@ rebuild it from scratch (`govgate rebuild`).
 
 from __future__ import annotations
 
+from gateway.lookup.errors import InvalidQuery, LookupStoreError, MaterializerError
 from gateway.lookup.materializer import (
     DEFAULT_GROUP,
     MATERIALIZED,
     Materializer,
-    MaterializerError,
     Projector,
     StreamStats,
     clear,
@@ -19,12 +19,9 @@ from gateway.lookup.materializer import (
 from gateway.lookup.store import (
     CaseEventEntry,
     CertificateEntry,
-    InvalidQuery,
     LookupStore,
-    LookupStoreError,
     MaterialEntry,
     Page,
-    StoreUnavailable,
 )
 
 __all__ = [
@@ -40,7 +37,6 @@ __all__ = [
     "MaterializerError",
     "Page",
     "Projector",
-    "StoreUnavailable",
     "StreamStats",
     "clear",
     "replay",

@@ -34,9 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.backoff import Backoff
 from gateway.log import EventLog, GroupConsumer, LogError, LogRecord, LogUnavailable, Position
-from gateway.lookup.store import LookupStoreError, StoreUnavailable, translated_store_errors
+from gateway.lookup.errors import LookupStoreError, MaterializerError
 from gateway.lookup.tables import LOOKUP_TABLES, PROJECTIONS, Projection, lk_applied
 from gateway.store import upsert_insert
+from gateway.store.errors import StoreError, StoreUnavailable, store_unavailable
 from schemas.codec import EventCodec
 from schemas.errors import DecodeError
 
@@ -45,13 +46,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_GROUP = "govgate-materializer"
 MATERIALIZED = ("certificates", "materials", "case-events")
 T = TypeVar("T")
-
-
-class MaterializerError(Exception):
-    """The materializer cannot go on: the log or the store refused it for good."""
-
-    retriable = False
-    code = "MATERIALIZER_FAILED"
 
 
 @dataclass(slots=True)
@@ -93,7 +87,7 @@ class Projector:
         events = self._decode(stream, projection, records, stats)
         if not events:
             return stats
-        async with translated_store_errors(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             fresh = await self._claim(conn, stream, events)
             stats.duplicates = len(events) - len(fresh)
             events = fresh
@@ -301,7 +295,7 @@ class Materializer:
             except LogUnavailable as exc:
                 logger.warning("materializer %s: log unavailable, waiting: %s", stream, exc.detail)
                 await backoff.wait(self._stopping)
-            except (LogError, LookupStoreError, SQLAlchemyError) as exc:
+            except (LogError, LookupStoreError, StoreError, SQLAlchemyError) as exc:
                 self._fail(MaterializerError(f"{stream}: {exc}"), exc)
 
     async def _consume(
@@ -390,7 +384,7 @@ async def replay(
 
 async def clear(engine: AsyncEngine) -> None:
     """Empty the lookup tables (in one transaction), ready for a replay."""
-    async with translated_store_errors(), engine.begin() as conn:
+    async with store_unavailable(), engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(t.name for t in LOOKUP_TABLES)
             await conn.execute(text(f"TRUNCATE {names}"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -29,43 +28,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.lookup.errors import InvalidQuery
 from gateway.lookup.tables import LOOKUP_TABLES, lk_case_events, lk_certificates, lk_materials
 from gateway.store import blocking
-from gateway.store.errors import unavailable_as
+from gateway.store.errors import store_unavailable
 
 MAX_PAGE = 500
 MAX_TIMELINE = 5000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
-
-
-class LookupStoreError(Exception):
-    """Base of the lookup store's errors; `code` is stable."""
-
-    retriable = False
-    code = "LOOKUP_STORE_ERROR"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{self.code}: {detail}")
-        self.detail = detail
-
-
-class StoreUnavailable(LookupStoreError):
-    """The database cannot be reached now. Wait and try again."""
-
-    retriable = True
-    code = "STORE_UNAVAILABLE"
-
-
-class InvalidQuery(LookupStoreError):
-    """A cursor that is not one this store handed out, or a page size out of range."""
-
-    code = "INVALID_QUERY"
-
-
-def translated_store_errors() -> AbstractAsyncContextManager[None]:
-    """Driver errors that mean "the database is not there now" become `StoreUnavailable`."""
-    return unavailable_as(StoreUnavailable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +203,7 @@ class LookupStore:
 
     async def counts(self) -> dict[str, int]:
         """Rows per lookup table, for operators (`govgate rebuild` prints them)."""
-        async with translated_store_errors(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             return {
                 t.name: int(await conn.scalar(select(func.count()).select_from(t)) or 0)
                 for t in LOOKUP_TABLES
@@ -244,7 +215,7 @@ class LookupStore:
         def fetch(conn: Connection) -> list[Row[Any]]:
             return list(conn.execute(query, params).all())
 
-        async with translated_store_errors():
+        async with store_unavailable():
             return await blocking.read(self.engine, fetch)
 
 

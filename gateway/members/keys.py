@@ -21,7 +21,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gateway.members import KeyFileExists, KeyFormatError
+from gateway.members.errors import KeyFileExists, KeyFormatError
 
 Algorithm: TypeAlias = Literal["ed25519", "ecdsa-p256-sha256"]
 ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)

@@ -19,10 +19,10 @@ from typing import NamedTuple
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.log.sql import translated_db_errors
 from gateway.members.tables import used_nonces
 from gateway.store import blocking
 from gateway.store.engine import upsert_insert
+from gateway.store.errors import store_unavailable
 from gateway.store.group_commit import GroupCommit
 
 
@@ -67,7 +67,7 @@ class NonceStore:
             set_={"expires_ms": statement.excluded.expires_ms},
             where=used_nonces.c.expires_ms < int(now * 1000),
         ).returning(used_nonces.c.keyid, used_nonces.c.nonce)
-        async with translated_db_errors():
+        async with store_unavailable():
             fresh = await blocking.run(
                 self.engine, lambda conn: {tuple(row) for row in conn.execute(upsert)}, write=True
             )
@@ -82,7 +82,7 @@ class NonceStore:
     async def purge(self) -> int:
         """Delete expired nonces; the number deleted."""
         self._last_purge = now = self.clock()
-        async with translated_db_errors(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             result = await conn.execute(
                 delete(used_nonces).where(used_nonces.c.expires_ms < int(now * 1000))
             )

@@ -20,8 +20,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.log.sql import translated_db_errors
-from gateway.members import (
+from gateway.members.errors import (
     InvalidGrant,
     InvalidMemberId,
     InvalidName,
@@ -45,6 +44,7 @@ from gateway.members.keys import (
 from gateway.members.tables import grants, member_keys, members
 from gateway.signatures import KnownKey
 from gateway.store.engine import upsert_insert
+from gateway.store.errors import store_unavailable
 
 Role: TypeAlias = Literal["publisher", "consumer", "subscriber", "auditor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -222,7 +222,7 @@ class MembersStore:
     async def _change(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that changes members, keys or grants: caches see a new generation."""
         try:
-            async with translated_db_errors(), self.engine.begin() as conn:
+            async with store_unavailable(), self.engine.begin() as conn:
                 yield conn
         finally:
             self.generation += 1
@@ -376,7 +376,7 @@ class MembersStore:
         )
 
     async def get_member(self, member_id: str) -> Member:
-        async with translated_db_errors(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             row = await self._member_row(conn, member_id)
         if row is None:
             raise UnknownMember(member_id)
@@ -386,7 +386,7 @@ class MembersStore:
         query = select(members).order_by(members.c.member_id)
         if not include_revoked:
             query = query.where(members.c.revoked_ms.is_(None))
-        async with translated_db_errors(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             return [_member(row) for row in await conn.execute(query)]
 
     async def keys_of(self, member_id: str) -> list[MemberKey]:
@@ -395,7 +395,7 @@ class MembersStore:
             .where(member_keys.c.member_id == member_id)
             .order_by(member_keys.c.created_ms, member_keys.c.keyid)
         )
-        async with translated_db_errors(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             return [_key(row) for row in await conn.execute(query)]
 
     async def grants_for(self, member_id: str) -> list[Grant]:
@@ -404,7 +404,7 @@ class MembersStore:
             .where(grants.c.member_id == member_id)
             .order_by(grants.c.kind, grants.c.code, grants.c.purpose)
         )
-        async with translated_db_errors(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             return [_grant(row) for row in await conn.execute(query)]
 
     async def _key_and_member(self, keyid: str) -> tuple[Member, MemberKey] | None:
@@ -414,7 +414,7 @@ class MembersStore:
             .join(members, members.c.member_id == member_keys.c.member_id)
             .where(member_keys.c.keyid == keyid)
         )
-        async with translated_db_errors(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else (_member(row, "m_"), _key(row))
 

@@ -2,9 +2,9 @@
 
 `gateway.signatures` hands every message to the `http-message-signatures` package, the
 reference. That package parses and re-serialises every structured field through `http_sfv`,
-about 0.4 ms a message here: more than the Ed25519 arithmetic and, in a lookup that is verified
-and then signed back, a quarter of the request. This module is the fast path for the messages
-govgate's own signers produce — one signature, canonically serialised, covering only
+which costs more than the Ed25519 arithmetic and, in a lookup that is verified and then signed
+back, a large share of the request (README, Figures). This module is the fast path for the
+messages govgate's own signers produce — one signature, canonically serialised, covering only
 `@method`, `@authority`, `@path`, `@query`, `@status`, header fields, their `;req` variants and
 `"signature";req;key=…` — and builds their bases with string operations.
 

@@ -6,16 +6,14 @@ codes (`gateway.api.problems`), and the client raises them for a response that d
 
 from __future__ import annotations
 
+from schemas.errors import GovgateError
 
-class SignatureError(Exception):
-    """Base of signature refusals; `code` is stable and safe to show to the caller."""
 
-    retriable = False  # the same signed message will be refused again: sign anew
+class SignatureError(GovgateError):
+    """Base of signature refusals; `code` is stable and safe to show to the caller. None is
+    retriable: the same signed message will be refused again, so sign anew."""
+
     code = "SIGNATURE_ERROR"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{self.code}: {detail}")
-        self.detail = detail
 
 
 class SignatureMissing(SignatureError):

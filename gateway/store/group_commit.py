@@ -14,12 +14,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from gateway.store.errors import StoreError
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class GroupCommitClosed(Exception):
+class GroupCommitClosed(StoreError):
     """Submitted after `close`, or still queued when the writer was stopped."""
+
+    code = "GROUP_COMMIT_CLOSED"
 
 
 class GroupCommit(Generic[Item, Result]):

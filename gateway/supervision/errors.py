@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from schemas.errors import GovgateError
 
-class SupervisionError(Exception):
+
+class SupervisionError(GovgateError):
     """Base of the supervision error tree."""
 
-    retriable = False
+    code = "SUPERVISION_ERROR"
 
 
 class NoticeFileError(SupervisionError):
@@ -17,6 +19,8 @@ class NoticeFileError(SupervisionError):
     Not retriable: the file must be fixed by hand. The message names the file and the field
     so the operator knows where to look.
     """
+
+    code = "NOTICE_FILE_INVALID"
 
     def __init__(self, path: Path, field: str, reason: str) -> None:
         self.path = path
@@ -27,6 +31,8 @@ class NoticeFileError(SupervisionError):
 
 class ClockError(SupervisionError):
     """A case clock was fed something it cannot place, e.g. a stage earlier than the last."""
+
+    code = "CLOCK_ERROR"
 
 
 class CaseEventError(SupervisionError):
@@ -41,7 +47,7 @@ class CaseEventError(SupervisionError):
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"{self.code}: field {field!r} = {value!r}: {reason}")
+        super().__init__(f"field {field!r} = {value!r}: {reason}")
 
 
 class StateUnavailable(SupervisionError):

@@ -8,7 +8,6 @@ stops the subscriber, since carrying on would lose data silently.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from gateway.backoff import Backoff
 from gateway.client import GatewayError
 from gateway.log import LogError
 from gateway.supervision.errors import SupervisionError
@@ -38,17 +38,15 @@ async def started(
     """`opener()` entered on `stack`. While what it reaches (the state database, the SQL
     log's database) is down, wait and try again, backing off up to 10 s, until it answers or
     `stop` is set; any other error is raised at once."""
-    delay = 0.5
+    backoff = Backoff(0.5, 10.0, jitter="none")
     while True:
         try:
             return await stack.enter_async_context(opener())
         except Exception as exc:
             if stop.is_set() or not _unreachable(exc):
                 raise
-            logger.warning("%s unreachable (%s); retrying in %.1f s", what, _kind(exc), delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, 10.0)
+            logger.warning("%s unreachable (%s); retrying", what, _kind(exc))
+        await backoff.wait(stop)
 
 
 def _unreachable(exc: Exception) -> bool:
@@ -72,20 +70,18 @@ async def supervise(
     once: bool = False,
 ) -> None:
     """Run until ``stop`` is set (or, with ``once``, until the source is caught up)."""
-    delay = 0.5
+    backoff = Backoff(0.5, 10.0, jitter="none")
     while not stop.is_set():
         try:
             async with open_source() as source:
-                delay = 0.5
+                backoff.reset()
                 await _loop(supervisor, source, stop, interval, once)
                 return
         except (LogError, SupervisionError, GatewayError) as exc:
-            if not getattr(exc, "retriable", False):
+            if not exc.retriable:
                 raise
-            logger.warning("%s; retrying in %.1f s", exc, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, 10.0)
+            logger.warning("%s; retrying", exc)
+            await backoff.wait(stop)
 
 
 async def _loop(

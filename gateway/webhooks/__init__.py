@@ -5,7 +5,3 @@ background task of the gateway process, posts the matching events to the target 
 signed by the gateway (RFC 9421), and saves the subscription's position only once the receiver
 answered 2xx: delivery is at least once, in order per key, and survives a restart.
 """
-
-from gateway.webhooks.errors import WebhookError, WebhookStoreUnavailable
-
-__all__ = ["WebhookError", "WebhookStoreUnavailable"]

@@ -32,7 +32,6 @@ import contextlib
 import functools
 import logging
 import os
-import random
 import socket
 import time
 import uuid
@@ -41,7 +40,7 @@ from typing import Any
 import httpx
 
 from gateway import __version__
-from gateway.backoff import Backoff
+from gateway.backoff import Backoff, backoff_delay
 from gateway.feeds import encode_cursor, to_item
 from gateway.log import EventLog, LogError, LogRecord
 from gateway.log.base import Position
@@ -49,7 +48,8 @@ from gateway.members.keys import PrivateKey
 from gateway.metrics import Metrics
 from gateway.settings import WebhooksSettings
 from gateway.signatures.deliveries import sign_delivery
-from gateway.webhooks.errors import DeliveryFailed, WebhookError
+from gateway.store.errors import StoreError
+from gateway.webhooks.errors import DeliveryFailed
 from gateway.webhooks.payload import batch_body, cloudevent
 from gateway.webhooks.store import Subscription, SubscriptionStore
 from schemas.codec import EventCodec
@@ -57,12 +57,6 @@ from schemas.codec import EventCodec
 logger = logging.getLogger(__name__)
 OUTAGE_REMINDER_S = 60.0
 OUTAGE_MAX_WAIT_S = 30.0
-
-
-def backoff_s(failures: int, base: float, cap: float) -> float:
-    """Full jitter: uniform in [0, min(cap, base·2^(failures-1))]."""
-    bound = min(cap, base * 2 ** min(failures - 1, 62))
-    return random.uniform(0, bound)
 
 
 class _Outage:
@@ -154,7 +148,7 @@ class Deliverer:
                     try:
                         await self._claim_due()
                         self._claims.over()
-                    except WebhookError as exc:
+                    except StoreError as exc:
                         self._claims.failed(exc)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._next_look_s())
@@ -177,7 +171,7 @@ class Deliverer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(WebhookError):  # else the leases expire by themselves
+        with contextlib.suppress(StoreError):  # else the leases expire by themselves
             await self.store.release(self.owner)
 
     async def _claim_due(self) -> None:
@@ -204,10 +198,10 @@ class Deliverer:
             await self.store.release(self.owner, sub.subscription_id)  # resumable at once
         except DeliveryFailed as exc:
             await self._failed(sub, exc.reason, failures[0] + 1)
-        except (LogError, WebhookError) as exc:  # not the receiver's fault: retry, uncounted
+        except (LogError, StoreError) as exc:  # not the receiver's fault: retry, uncounted
             logger.debug("webhook %s: delivery interrupted: %s", sub.subscription_id, exc)
             self._deliveries.failed(exc)
-            with contextlib.suppress(WebhookError):
+            with contextlib.suppress(StoreError):
                 await self.store.release(self.owner, sub.subscription_id)
         except Exception:  # a bug of ours: counted, so a subscription that hits it pauses
             logger.exception("webhook %s: delivery failed unexpectedly", sub.subscription_id)
@@ -275,7 +269,8 @@ class Deliverer:
         )
 
     async def _failed(self, sub: Subscription, reason: str, failures: int) -> None:
-        delay = backoff_s(failures, self.settings.backoff_base_s, self.settings.backoff_cap_s)
+        settings = self.settings
+        delay = backoff_delay(failures - 1, settings.backoff_base_s, settings.backoff_cap_s)
         try:
             after = await self.store.fail(
                 sub.subscription_id,
@@ -284,7 +279,7 @@ class Deliverer:
                 int(delay * 1000),
                 self.settings.max_failures,
             )
-        except WebhookError as exc:
+        except StoreError as exc:
             logger.warning("webhook %s: failure not recorded: %s", sub.subscription_id, exc)
             return
         if self.metrics is not None:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from schemas.errors import GovgateError
 
-class WebhookError(Exception):
-    retriable = False
-    code = "INTERNAL_ERROR"
 
-    def __init__(self, detail: str) -> None:
+class WebhookError(GovgateError):
+    code = "WEBHOOK_ERROR"
+
+
+class InvalidTarget(WebhookError):
+    """A target URL that is not an absolute http(s) URL the gateway can sign and post to;
+    `errors` names the field and the value."""
+
+    code = "INVALID_INPUT"
+
+    def __init__(self, detail: str, errors: list[dict[str, str]]) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self.errors = errors
 
 
-class WebhookStoreUnavailable(WebhookError):
-    """The gateway's database did not answer: try again shortly."""
+class TargetNotAllowed(InvalidTarget):
+    """A target whose host is not among the operator's allowed webhook hosts."""
 
-    retriable = True
-    code = "STORE_UNAVAILABLE"
+    code = "TARGET_NOT_ALLOWED"
 
 
 class DeliveryFailed(WebhookError):

@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.feeds import Filter
 from gateway.log.base import Position
 from gateway.members.tables import members
-from gateway.store.errors import unavailable_as
-from gateway.webhooks.errors import WebhookStoreUnavailable
+from gateway.store.errors import store_unavailable
 from gateway.webhooks.tables import subscriptions as t
 
 State = Literal["active", "paused"]
@@ -80,10 +79,6 @@ def _subscription(row: Row[Any]) -> Subscription:
     )
 
 
-def _unavailable() -> Any:
-    return unavailable_as(WebhookStoreUnavailable)
-
-
 class SubscriptionStore:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
@@ -114,14 +109,14 @@ class SubscriptionStore:
             "next_attempt_ms": now,
             "created_ms": now,
         }
-        async with _unavailable(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             await conn.execute(t.insert().values(values))
             query = select(t).where(t.c.subscription_id == values["subscription_id"])
             row = (await conn.execute(query)).one()
         return _subscription(row)
 
     async def count(self, member_id: str) -> int:
-        async with _unavailable(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             found = await conn.scalar(
                 select(func.count()).select_from(t).where(t.c.member_id == member_id)
             )
@@ -132,7 +127,7 @@ class SubscriptionStore:
         query = select(t).order_by(t.c.created_ms, t.c.subscription_id)
         if member_id is not None:
             query = query.where(t.c.member_id == member_id)
-        async with _unavailable(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             return [_subscription(row) for row in await conn.execute(query)]
 
     async def get(self, member_id: str | None, subscription_id: str) -> Subscription | None:
@@ -140,12 +135,12 @@ class SubscriptionStore:
         query = select(t).where(t.c.subscription_id == subscription_id)
         if member_id is not None:
             query = query.where(t.c.member_id == member_id)
-        async with _unavailable(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else _subscription(row)
 
     async def delete(self, member_id: str, subscription_id: str) -> bool:
-        async with _unavailable(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             done = await conn.execute(
                 delete(t).where(t.c.subscription_id == subscription_id, t.c.member_id == member_id)
             )
@@ -169,7 +164,7 @@ class SubscriptionStore:
         self, member_id: str, subscription_id: str, *, state: State, values: dict[str, Any]
     ) -> Subscription | None:
         mine = and_(t.c.subscription_id == subscription_id, t.c.member_id == member_id)
-        async with _unavailable(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             await conn.execute(update(t).where(mine, t.c.state == state).values(**values))
             row = (await conn.execute(select(t).where(mine))).first()
         return None if row is None else _subscription(row)
@@ -190,7 +185,7 @@ class SubscriptionStore:
             .order_by(t.c.next_attempt_ms)
             .limit(limit)
         )
-        async with _unavailable(), self.engine.connect() as conn:
+        async with store_unavailable(), self.engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
     @staticmethod
@@ -220,7 +215,7 @@ class SubscriptionStore:
             )
             .values(lease_owner=owner, lease_until_ms=now + lease_ms)
         )
-        async with _unavailable(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             if (await conn.execute(claim)).rowcount != 1:
                 return None
             query = select(t).where(t.c.subscription_id == subscription_id)
@@ -270,7 +265,7 @@ class SubscriptionStore:
         query = update(t).where(t.c.lease_owner == owner)
         if subscription_id is not None:
             query = query.where(t.c.subscription_id == subscription_id)
-        async with _unavailable(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             await conn.execute(query.values(lease_owner=None, lease_until_ms=None))
 
     async def _owned(
@@ -279,7 +274,7 @@ class SubscriptionStore:
         query = update(t).where(t.c.subscription_id == subscription_id, t.c.lease_owner == owner)
         if active:
             query = query.where(t.c.state == "active", self._member_may_receive())
-        async with _unavailable(), self.engine.begin() as conn:
+        async with store_unavailable(), self.engine.begin() as conn:
             return (await conn.execute(query.values(**values))).rowcount == 1
 
 

@@ -12,17 +12,17 @@ import ipaddress
 import urllib.parse
 from collections.abc import Iterable
 
-from gateway.api.problems import InvalidInput, TargetNotAllowed
 from gateway.signatures import encode_url
+from gateway.webhooks.errors import InvalidTarget, TargetNotAllowed
 
 MAX_URL_CHARS = 2048
 FIELD = "target_url"
 
 
-def _invalid(value: str, why: str) -> InvalidInput:
+def _invalid(value: str, why: str) -> InvalidTarget:
     shown = value if len(value) <= 100 else value[:100] + "…"
     message = f"{why}: {shown!r}"
-    return InvalidInput(f"{FIELD}: {message}", errors=[{"field": FIELD, "message": message}])
+    return InvalidTarget(f"{FIELD}: {message}", errors=[{"field": FIELD, "message": message}])
 
 
 def _ascii_host(host: str, value: str) -> str:
@@ -41,7 +41,7 @@ def _ascii_host(host: str, value: str) -> str:
 
 
 def normalize_target(value: str) -> str:
-    """The target URL as stored and signed, or `InvalidInput` naming the field and value."""
+    """The target URL as stored and signed, or `InvalidTarget` naming the field and value."""
     if len(value) > MAX_URL_CHARS:
         raise _invalid(value, f"longer than {MAX_URL_CHARS} characters")
     if not value.isprintable() or any(c.isspace() for c in value):

@@ -14,7 +14,7 @@ from gateway.api.app import create_app
 from gateway.members.store import Grant
 from schemas.codec import to_jsonable
 from tests.gateway.api.conftest import Gateway, gateway_settings
-from tests.gateway.api.test_authentication import assert_problem
+from tests.gateway.api.test_auth import assert_problem
 from tests.samples import certificate, company
 
 LIST = f"/v1/certificates?holder_id={company()['id_number']}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from gateway.members.store import Grant
 from tests.gateway.api.conftest import PURPOSE, Gateway
-from tests.gateway.api.test_authentication import assert_problem, last_audit_row
+from tests.gateway.api.test_auth import assert_problem, last_audit_row
 from tests.samples import case_event, certificate, company, material, person
 
 HOLDER = company()["id_number"]

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.audit import AuditUnavailable, InvalidAuditEntry
 from gateway.audit.chain import verify
+from gateway.audit.errors import AuditUnavailable, InvalidAuditEntry
 from gateway.audit.log import AuditLog, access_log, holder_hash
 from gateway.store import make_engine
 from schemas.validators import make_resident_id

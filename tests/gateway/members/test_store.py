@@ -17,13 +17,15 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.members import MembersError
+from gateway.members.errors import MembersError
 from gateway.members.keys import generate_private_key, key_id
 from gateway.members.nonces import NonceStore
 from gateway.members.store import Grant, MembersStore
 from gateway.signatures import sign_request, verify_request
 from gateway.signatures.errors import SignatureError
 from gateway.store import make_engine, migrate
+from gateway.store.errors import StoreUnavailable
+from tests.conftest import free_port
 
 URL = "https://gw.example.gov.cn/v1/certificates?holder_id=%E5%BC%A0%E4%B8%89&type_code=BL001"
 
@@ -302,3 +304,20 @@ async def test_signed_request_verified_by_the_store_and_replayed_to_another_work
 def test_grants_may_name_chinese_surface_fields() -> None:
     grant = Grant.parse("certificate:YYZZ:*:法定代表人,holder.id_number")
     assert grant.fields is not None and "法定代表人" in grant.fields
+
+
+async def test_a_database_away_is_store_unavailable_not_the_log() -> None:
+    """Members and nonces live in the store: its outage says so (503 STORE_UNAVAILABLE at the
+    edge), distinct from the event log's LOG_UNAVAILABLE even where both share a database."""
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+    nonces = NonceStore(engine)
+    try:
+        with pytest.raises(StoreUnavailable) as members_away:
+            await MembersStore(engine).get_member("kecheng-window")
+        with pytest.raises(StoreUnavailable) as nonces_away:
+            await nonces.use("keyid", "nonce", time.time() + 60)
+    finally:
+        await nonces.close()
+        await engine.dispose()
+    for away in (members_away.value, nonces_away.value):
+        assert (away.code, away.retriable) == ("STORE_UNAVAILABLE", True)

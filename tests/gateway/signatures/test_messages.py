@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-from gateway.members import KeyFormatError
+from gateway.members.errors import KeyFormatError
 from gateway.members.keys import (
     PrivateKey,
     algorithm_of,

@@ -13,7 +13,6 @@ from gateway.feeds import Filter
 from gateway.members.store import MembersStore
 from gateway.settings import DatabaseSettings, Settings
 from gateway.store import open_database
-from gateway.webhooks.deliverer import backoff_s
 from gateway.webhooks.store import SubscriptionStore
 from tests.gateway.api.conftest import reset_postgres
 
@@ -100,13 +99,6 @@ async def test_a_paused_or_deleted_subscription_stops_its_worker(engine: AsyncEn
     assert await store.delete("sup", sub.subscription_id)
     assert not await store.renew(sub.subscription_id, "w", 10_000)
     assert not await store.advance(sub.subscription_id, "w", {0: 1}, 1)
-
-
-def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
-    for failures, bound in ((1, 1.0), (2, 2.0), (4, 8.0), (10, 60.0), (500, 60.0)):
-        delays = [backoff_s(failures, 1.0, 60.0) for _ in range(300)]
-        assert all(0 <= d <= bound for d in delays)
-        assert max(delays) > bound * 0.8 and min(delays) < bound * 0.2  # spread over [0, bound]
 
 
 async def test_a_revoked_member_receives_nothing_more(engine: AsyncEngine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.api.problems import InvalidInput, TargetNotAllowed
+from gateway.webhooks.errors import InvalidTarget, TargetNotAllowed
 from gateway.webhooks.targets import check_target, host_allowed, normalize_target
 
 
@@ -35,5 +35,5 @@ def test_allowed_hosts() -> None:
     assert check_target("http://x.qz.gov.cn/h", allowed) == "http://x.qz.gov.cn/h"
     with pytest.raises(TargetNotAllowed):
         check_target("http://169.254.169.254/", allowed)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidTarget):
         check_target("gopher://x.qz.gov.cn/", allowed)

@@ -13,7 +13,7 @@ from gateway.members.store import Grant
 from gateway.signatures import verify_response
 from gateway.signatures.errors import SignatureError
 from tests.gateway.api.conftest import PURPOSE, Gateway
-from tests.gateway.api.test_authentication import assert_problem
+from tests.gateway.api.test_auth import assert_problem
 from tests.samples import certificate, company
 
 HOLDER = company()["id_number"]

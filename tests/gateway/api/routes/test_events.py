@@ -9,7 +9,7 @@ import pytest
 from gateway.members.store import Grant
 from schemas.codec import EventCodec, to_jsonable
 from tests.gateway.api.conftest import Gateway
-from tests.gateway.api.test_authentication import assert_problem
+from tests.gateway.api.test_auth import assert_problem
 from tests.samples import certificate, company
 
 
