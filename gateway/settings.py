@@ -147,6 +147,13 @@ class GatewaySettings(_Section):
         default=True, description="run the materializer (log → lookup store) in this process"
     )
 
+    @property
+    def local_url(self) -> str:
+        """Where this machine reaches the gateway `govgate up` starts with these settings."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}"
+
 
 class WebhooksSettings(_Section):
     """Signed webhooks for feed subscribers (`GOVGATE_WEBHOOKS_*`).

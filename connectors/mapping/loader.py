@@ -1,10 +1,17 @@
 """Load connector files: YAML with `${ENV}` substitution, checked against the schemas, with
-errors that name the file, the line and the field."""
+errors that name the file, the line and the field.
+
+`${NAME}` is the environment variable NAME; `${NAME:-default}` falls back to the default,
+which may itself name variables (`${NAME:-sqlite:///${GOVGATE_DATA_DIR}/x.db}`). The caller
+may pin variables (`variables`): `govgate connect` and `govgate up` pin GOVGATE_DATA_DIR to the
+data dir's absolute path, so a profile finds the same files from any working directory.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +22,9 @@ from connectors.errors import MappingSpecError
 from connectors.mapping.engine import compile_rules
 from connectors.mapping.spec import ConnectorSpec
 
-_ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+# The last resort for a variable neither pinned nor in the environment: the settings' default.
+_DEFAULTS = {"GOVGATE_DATA_DIR": "var"}
+_ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-((?:[^${}]|\$\{[A-Z0-9_]+\})*))?\}")
 
 
 def _lines(node: yaml.Node, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
@@ -29,19 +38,21 @@ def _lines(node: yaml.Node, path: tuple[str, ...] = ()) -> dict[tuple[str, ...],
     return lines
 
 
-def _substitute(value: Any, where: str) -> Any:
+def _substitute(value: Any, where: str, variables: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
-        return {k: _substitute(v, where) for k, v in value.items()}
+        return {k: _substitute(v, where, variables) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, where) for v in value]
+        return [_substitute(v, where, variables) for v in value]
     if isinstance(value, str):
 
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
-            found = os.environ.get(name, default)
-            if found is None:
+            found = variables.get(name, os.environ.get(name, _DEFAULTS.get(name)))
+            if found is not None:
+                return found
+            if default is None:
                 raise MappingSpecError(f"{where}: environment variable {name} is not set")
-            return found
+            return str(_substitute(default, where, variables))
 
         return _ENV.sub(replace, value)
     return value
@@ -54,8 +65,10 @@ def _line_of(lines: dict[tuple[str, ...], int], loc: tuple[Any, ...]) -> int:
     return lines.get(path, 1)
 
 
-def load_connector_spec(path: Path) -> ConnectorSpec:
-    """Parse, substitute and check one connector file; raise `MappingSpecError` if wrong."""
+def load_connector_spec(path: Path, variables: Mapping[str, str] | None = None) -> ConnectorSpec:
+    """Parse, substitute and check one connector file; raise `MappingSpecError` if wrong.
+
+    `variables` take precedence over the environment in `${…}` substitutions."""
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -66,7 +79,7 @@ def load_connector_spec(path: Path) -> ConnectorSpec:
         raise MappingSpecError(f"{path}: expected a mapping at the top")
     lines = _lines(node)
     try:
-        spec = ConnectorSpec.model_validate(_substitute(raw, str(path)))
+        spec = ConnectorSpec.model_validate(_substitute(raw, str(path), variables or {}))
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])

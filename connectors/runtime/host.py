@@ -24,6 +24,7 @@ from gateway.store import open_database
 
 logger = logging.getLogger(__name__)
 SHIPPED = Path(__file__).resolve().parent.parent / "profiles"
+DATA_DIR_VARIABLE = "GOVGATE_DATA_DIR"  # pinned to the absolute data dir in connector files
 
 
 def connector_files(settings: Settings) -> dict[str, Path]:
@@ -39,13 +40,16 @@ def connector_files(settings: Settings) -> dict[str, Path]:
 
 
 def load_specs(settings: Settings, names: list[str] | None = None) -> list[ConnectorSpec]:
+    """The named connectors (all by default), with `${GOVGATE_DATA_DIR}` the absolute data dir
+    (so relative defaults resolve the same from any working directory)."""
     files = connector_files(settings)
     unknown = sorted(set(names or []) - set(files))
     if unknown:
         raise MappingSpecError(
             f"no connector named {', '.join(unknown)}; known: {', '.join(files)}"
         )
-    specs = [load_connector_spec(files[name]) for name in (names or sorted(files))]
+    pinned = {DATA_DIR_VARIABLE: str(settings.data_dir.resolve())}
+    specs = [load_connector_spec(files[name], pinned) for name in (names or sorted(files))]
     for spec, name in zip(specs, names or sorted(files), strict=True):
         if spec.name != name:
             raise MappingSpecError(f"{files[name]}: name {spec.name!r} differs from the file name")

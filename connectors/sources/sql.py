@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -185,8 +186,13 @@ def _connect_args(backend: str, driver: str) -> dict[str, Any]:
 
 
 def _make_engine(url: SecretStr, table: str) -> AsyncEngine:
+    """An engine for the department's database. A SQLite file must exist: the source reads a
+    department's database, never creates one, and a wrong path fails now, not retried."""
     try:
         parsed = make_url(async_url(url.get_secret_value()))
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).is_file():
+                raise SourceConfigError(f"{table}: no SQLite database file at {parsed.database}")
         args = _connect_args(parsed.get_backend_name(), parsed.get_driver_name())
         pool = {} if parsed.get_backend_name() == "sqlite" else {"pool_size": 1, "max_overflow": 1}
         return create_async_engine(parsed, connect_args=args, pool_pre_ping=True, **pool)
@@ -256,7 +262,10 @@ class SqlSource(Source):
         """Rows in the table: what a backfill from the start reads, for its progress and ETA."""
         schema, _, name = self.config.table.rpartition(".")
         count = select(func.count()).select_from(sql_table(name, schema=schema or None))
-        engine = _make_engine(self.config.url, self.config.table)
+        try:
+            engine = _make_engine(self.config.url, self.config.table)
+        except SourceConfigError:
+            return None  # start() says what is wrong
         try:
             async with engine.connect() as conn:
                 return int(await conn.scalar(count) or 0)

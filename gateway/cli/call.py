@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl
 import click
 
 from gateway.client import Answer, GatewayClient, GatewayError, GatewayRefused
-from gateway.members import MembersError
+from gateway.members.errors import MembersError
 from gateway.members.keys import read_private_key
+from gateway.settings import Settings
 
 _PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -28,7 +29,11 @@ _PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--keyid", help="The key id to sign with (default: the key's thumbprint).")
 @click.option("--purpose", help="事项编码 sent in Gov-Purpose.")
 @click.option("--case", "case_no", help="办件编号 sent in Gov-Case.")
-@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="Gateway URL.")
+@click.option(
+    "--url",
+    help="Gateway URL (default: the local gateway of GOVGATE_GATEWAY_HOST and _PORT, "
+    "http://127.0.0.1:8080 unless set).",
+)
 @click.option("--data", help="A JSON body (for POST).")
 @click.argument("method")
 @click.argument("path")
@@ -38,7 +43,7 @@ def call(
     keyid: str | None,
     purpose: str | None,
     case_no: str | None,
-    url: str,
+    url: str | None,
     data: str | None,
     method: str,
     path: str,
@@ -49,6 +54,7 @@ def call(
         body = None if data is None else json.loads(data)
     except (MembersError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    url = url or Settings().gateway.local_url
     path, _, query = path.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from gateway.members import MembersError
+from gateway.members.errors import MembersError
 from gateway.members.keys import (
     ALGORITHMS,
     check_algorithm,
@@ -82,19 +82,19 @@ def _grants(texts: tuple[str, ...]) -> list[Grant]:
         raise _fail(exc) from exc
 
 
+_GRANT_HELP = (
+    "Repeatable KIND:CODE:PURPOSE[:FIELD,…]; KIND is certificate or material, PURPOSE "
+    "an item code (事项编码) or '*', FIELDs limit 有条件共享 records to those fields."
+)
+
+
 @members.command("add")
 @click.argument("member_id")
 @click.option(
     "--role", "roles", multiple=True, required=True, help=f"Repeatable: {', '.join(ROLES)}."
 )
 @click.option("--public-key", "public_key", required=True, type=_PEM_FILE, help="PEM file.")
-@click.option(
-    "--grant",
-    "grant_texts",
-    multiple=True,
-    help="Repeatable KIND:CODE:PURPOSE[:FIELD,…]; KIND is certificate or material, PURPOSE "
-    "an item code (事项编码) or '*', FIELDs limit 有条件共享 records to those fields.",
-)
+@click.option("--grant", "grant_texts", multiple=True, help=_GRANT_HELP)
 @click.option("--name", default=None, help="Display name; default: the member id.")
 def add_member(
     member_id: str,
@@ -120,7 +120,7 @@ def add_member(
 
 @members.command("grant")
 @click.argument("member_id")
-@click.argument("grant_texts", nargs=-1, required=True, metavar="KIND:CODE:PURPOSE[:FIELDS]...")
+@click.option("--grant", "grant_texts", multiple=True, required=True, help=_GRANT_HELP)
 def grant(member_id: str, grant_texts: tuple[str, ...]) -> None:
     """Add grants to MEMBER_ID (a grant given again replaces its field list)."""
     grants = _grants(grant_texts)

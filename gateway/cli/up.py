@@ -50,6 +50,8 @@ def up(host: str | None, port: int | None, workers: int | None, demo: bool) -> N
     settings = Settings()
     host = host or settings.gateway.host
     port = settings.gateway.port if port is None else port
+    listening = settings.gateway.model_copy(update={"host": host, "port": port}).local_url
+    click.echo(f"govgate: serving on {listening} (API documentation at {listening}/docs)")
     count = workers or settings.gateway.workers
     if count > 1:
         verbose = logging.getLogger().isEnabledFor(logging.DEBUG)

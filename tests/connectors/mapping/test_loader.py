@@ -52,6 +52,20 @@ def test_environment_variables_are_substituted(
     assert load_connector_spec(write(tmp_path, GOOD)).source["url"] == "postgresql://h/db"
 
 
+def test_a_default_may_name_a_variable_and_pinned_variables_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nested = write(tmp_path, GOOD.replace("sqlite:///x.db", "sqlite:///${DEMO_DIR}/x.db"))
+    monkeypatch.delenv("DEMO_URL", raising=False)
+    monkeypatch.setenv("DEMO_DIR", "relative")
+    assert load_connector_spec(nested).source["url"] == "sqlite:///relative/x.db"
+    pinned = load_connector_spec(nested, {"DEMO_DIR": "/srv/govgate"})
+    assert pinned.source["url"] == "sqlite:////srv/govgate/x.db"
+    monkeypatch.delenv("DEMO_DIR")
+    with pytest.raises(MappingSpecError, match="environment variable DEMO_DIR is not set"):
+        load_connector_spec(nested)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

@@ -79,7 +79,7 @@ def test_members_add_list_rotate_and_revoke(run: CliRunner, tmp_path: Path) -> N
     assert (
         ok(run.invoke(members, ["revoke-key", first])) == f"revoked key {first} of kecheng-window\n"
     )
-    assert ok(run.invoke(members, ["grant", "kecheng-window", "certificate:HY002:*"]))
+    assert ok(run.invoke(members, ["grant", "kecheng-window", "--grant", "certificate:HY002:*"]))
     [entry] = [
         json.loads(line) for line in ok(run.invoke(members, ["list", "--json"])).splitlines()
     ]
