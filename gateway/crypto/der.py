@@ -13,7 +13,7 @@ import base64
 import binascii
 import re
 
-from gateway.crypto import KeyFormatError
+from gateway.crypto.errors import KeyFormatError
 
 INTEGER = 0x02
 BIT_STRING = 0x03

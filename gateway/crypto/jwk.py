@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from gateway.crypto import KeyFormatError
+from gateway.crypto.errors import KeyFormatError
 
 REQUIRED_MEMBERS = {  # RFC 7638 §3.2 and RFC 8037 §2
     "EC": ("crv", "kty", "x", "y"),

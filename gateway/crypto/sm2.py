@@ -28,15 +28,15 @@ from dataclasses import dataclass
 import gmssl_pyx
 from cryptography.hazmat.primitives import serialization
 
-from gateway.crypto import (
+from gateway.crypto import der as _der
+from gateway.crypto import sm2_asn1 as _asn1
+from gateway.crypto.errors import (
     BackendError,
     BadSignature,
     InvalidUserId,
     KeyFormatError,
     MalformedSignature,
 )
-from gateway.crypto import der as _der
-from gateway.crypto import sm2_asn1 as _asn1
 from gateway.crypto.jwk import b64url, b64url_decode, thumbprint
 from gateway.crypto.sm2_asn1 import (
     N,

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from gateway.crypto import KeyFormatError, MalformedSignature
 from gateway.crypto.der import (
     BIT_STRING,
     EXPLICIT_0,
@@ -40,6 +39,7 @@ from gateway.crypto.der import (
     read_small_int,
     read_whole,
 )
+from gateway.crypto.errors import KeyFormatError, MalformedSignature
 
 ID_EC_PUBLIC_KEY = bytes.fromhex("2a8648ce3d0201")  # 1.2.840.10045.2.1
 SM2P256V1 = bytes.fromhex("2a811ccf5501822d")  # 1.2.156.10197.1.301

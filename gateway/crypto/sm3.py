@@ -14,7 +14,7 @@ from typing import Literal, Protocol, TypeAlias, get_args
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
-from gateway.crypto import BackendError
+from gateway.crypto.errors import BackendError
 
 DIGEST_SIZE = 32
 BLOCK_SIZE = 64

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.crypto import KeyFormatError
 from gateway.crypto.der import (
     OCTET_STRING,
     SEQUENCE,
@@ -17,6 +16,7 @@ from gateway.crypto.der import (
     read_small_int,
     read_whole,
 )
+from gateway.crypto.errors import KeyFormatError
 
 
 @pytest.mark.parametrize("size", [0, 1, 127, 128, 255, 256, 1000])

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from tongsuopy.crypto import serialization as ts
 
-from gateway.crypto import BadSignature
+from gateway.crypto.errors import BadSignature
 from gateway.crypto.sm2 import DEFAULT_USER_ID, SM2PrivateKey, SM2PublicKey
 from gateway.crypto.sm2_asn1 import der_to_raw, raw_to_der
 from tests.gateway.crypto.others import (

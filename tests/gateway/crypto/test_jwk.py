@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.crypto import KeyFormatError
+from gateway.crypto.errors import KeyFormatError
 from gateway.crypto.jwk import b64url, b64url_decode, thumbprint
 from gateway.crypto.sm2 import SM2PrivateKey
 from gateway.members.keys import generate_private_key, key_id, public_jwk

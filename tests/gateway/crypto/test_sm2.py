@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.crypto import (
+from gateway.crypto.errors import (
     BadSignature,
     CryptoError,
     InvalidUserId,

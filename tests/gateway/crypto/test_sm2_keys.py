@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from tongsuopy.crypto import serialization as tongsuo_serialization
 
-from gateway.crypto import KeyFormatError
 from gateway.crypto.der import (
     EXPLICIT_0,
     OBJECT_IDENTIFIER,
@@ -22,6 +21,7 @@ from gateway.crypto.der import (
     encode_small_int,
     pem_encode,
 )
+from gateway.crypto.errors import KeyFormatError
 from gateway.crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from gateway.crypto.sm2_asn1 import SM2P256V1, N, pkcs8, spki
 from tests.gateway.crypto.others import tongsuo_generate
