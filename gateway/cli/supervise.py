@@ -255,9 +255,9 @@ def report(
         rows = asyncio.run(_report_rows(_state_url(settings, state_url), window))
     except SupervisionError as exc:
         raise click.ClickException(str(exc)) from exc
-    today = _clock(now)().astimezone(window[0].tzinfo).date()
     share = yellow_share or settings.supervision.yellow_share
-    figures = monthly_report(rows, _calendar(settings), month, yellow_share=share, today=today)
+    calendar = _calendar(settings)
+    figures = monthly_report(rows, calendar, month, yellow_share=share, now=_clock(now)())
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / f"supervision-report-{month}.csv"
     xlsx_path = out_dir / f"supervision-report-{month}.xlsx"

@@ -1,20 +1,23 @@
 """Yellow and red cards (黄牌/红牌): which a case has earned by a given time, and the alert record.
 
-Yellow: elapsed days reach ``yellow_share`` × the promised limit (承诺时限), rounded up, at least
-one day. Red: elapsed days exceed the statutory limit (法定时限). Each card has the date it was
-earned (``crossed_on``), computed from the case's stages, so the same case gives the same cards
-and dates whenever it is evaluated: the monthly report counts by that date.
+Red: the case was still open when its statutory limit (法定时限) ran out, at the end of the
+last allowed day (``CaseClock.deadline``); a completion after that moment is late whatever kind
+of day it falls on. Yellow: the start of the yellow day of the promised limit (承诺时限,
+``CaseClock.yellow_day``): ``yellow_share`` of it, and at least a working day before its last
+day when it has room for one. Each card carries the date it belongs to (``crossed_on``: the
+yellow day, or the red card's last allowed day, the day the limit was exceeded at the end of),
+computed from the case's stages, so the same case gives the same cards and dates whenever it is
+evaluated: the monthly report counts by that date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.supervision.cases import CaseFile
-from gateway.supervision.clock import BEIJING, Card, CaseClock
+from gateway.supervision.clock import BEIJING, Card, CaseClock, start_of
 from schemas.ids import event_id
 
 SOURCE_SYSTEM = "govgate-supervise"
@@ -24,41 +27,45 @@ CARD_NAMES = {Card.YELLOW: "黄牌", Card.RED: "红牌"}
 
 @dataclass(frozen=True, slots=True)
 class EarnedCard:
-    """A card a case has earned: when, at what count, against which limit."""
+    """A card a case has earned: when, on which day, at what count, against which limit."""
 
     card: Card
     limit: int  # the promised limit for yellow, the statutory limit for red
-    threshold: int  # elapsed days that trigger it
-    crossed_on: dt.date
+    threshold: int  # yellow: days counted on the yellow day; red: the statutory limit
+    crossed_on: dt.date  # yellow: the yellow day; red: the last allowed day
+    earned_at: dt.datetime  # yellow: 00:00 of the yellow day; red: the end of the last day
     provisional: bool
 
 
-def thresholds(case: CaseFile, yellow_share: float) -> list[tuple[Card, int, int]]:
-    """(card, limit, elapsed days that trigger it) for each limit the case has."""
-    found: list[tuple[Card, int, int]] = []
+def card_limits(case: CaseFile) -> list[tuple[Card, int]]:
+    """(card, limit) for each limit the case has: yellow for the promised, red the statutory."""
+    found: list[tuple[Card, int]] = []
     if case.promised_limit is not None:
-        # round() first: 0.7 × 10 is 7.000000000000001 in binary floating point
-        share = math.ceil(round(yellow_share * case.promised_limit, 9))
-        found.append((Card.YELLOW, case.promised_limit, max(share, 1)))
+        found.append((Card.YELLOW, case.promised_limit))
     if case.statutory_limit is not None:
-        found.append((Card.RED, case.statutory_limit, case.statutory_limit + 1))
+        found.append((Card.RED, case.statutory_limit))
     return found
 
 
 def earned_cards(
-    case: CaseFile, clock: CaseClock, through: dt.date, yellow_share: float
+    case: CaseFile, clock: CaseClock, until: dt.datetime, yellow_share: float
 ) -> list[EarnedCard]:
-    """The cards ``case`` has earned on or before ``through`` (a date in Asia/Shanghai)."""
-    start = clock.reached_on(0)
-    if start is None:
-        return []
-    earned: list[EarnedCard] = []
-    for card, limit, threshold in thresholds(case, yellow_share):
-        crossed = clock.reached_on(threshold)
-        if crossed is not None and crossed <= through:
-            provisional = clock.range_is_provisional(start + dt.timedelta(days=1), crossed)
-            earned.append(EarnedCard(card, limit, threshold, crossed, provisional))
-    return earned
+    """The cards ``case`` has earned at or before ``until`` (a timezone-aware time)."""
+    earned = [_earned(card, limit, clock, yellow_share) for card, limit in card_limits(case)]
+    return [e for e in earned if e is not None and e.earned_at <= until]
+
+
+def _earned(card: Card, limit: int, clock: CaseClock, yellow_share: float) -> EarnedCard | None:
+    if card is Card.YELLOW:
+        yellow = clock.yellow_day(limit, yellow_share)
+        if yellow is None:
+            return None
+        at = start_of(yellow.day)
+        return EarnedCard(card, limit, yellow.count, yellow.day, at, yellow.provisional)
+    deadline = clock.deadline(limit)
+    if deadline is None or not deadline.runs_past:
+        return None
+    return EarnedCard(card, limit, limit, deadline.last_day, deadline.ends_at, deadline.provisional)
 
 
 def alert_record(
@@ -91,7 +98,9 @@ def alert_record(
         "crossed_on": earned.crossed_on,
         "accepted_at": accepted.at,
         "accepted_inferred": case.accepted_inferred,
-        "provisional": earned.provisional or elapsed.provisional,
+        # Whether the card rests on forecast holidays; how many days have elapsed since (in a
+        # year not known yet, perhaps) does not make a card earned in a known year provisional.
+        "provisional": earned.provisional,
         "raised_at": raised_at,
         "provenance": {
             "source_system": SOURCE_SYSTEM,
@@ -112,15 +121,22 @@ def operator_line(alert: dict[str, Any]) -> str:
     unit = "working days" if alert["limit_unit"] == "WORKING_DAYS" else "natural days"
     flags = " [provisional]" if alert["provisional"] else ""
     flags += " [accepted time inferred]" if alert["accepted_inferred"] else ""
+    if card is Card.RED:
+        when = f"overdue since the end of {alert['crossed_on']:%Y-%m-%d}"
+    else:
+        due = alert["promised_due"]
+        last = "not yet known" if due is None else f"{due:%Y-%m-%d}"
+        when = f"yellow from {alert['crossed_on']:%Y-%m-%d}, last day {last}"
     return (
         f"{card} {CARD_NAMES[card]} {alert['case_no']} {alert['department_name']} "
         f"{alert['item_name']}: {alert['elapsed_days']} {unit} elapsed, {kind} limit {limit} "
-        f"(passed {alert['crossed_on']:%Y-%m-%d}){flags}"
+        f"({when}){flags}"
     )
 
 
 def _due(clock: CaseClock, limit: int | None) -> dt.date | None:
-    return None if limit is None else clock.reached_on(limit)
+    deadline = None if limit is None else clock.deadline(limit)
+    return None if deadline is None else deadline.last_day
 
 
 def local_date(at: dt.datetime) -> dt.date:

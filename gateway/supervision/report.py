@@ -8,13 +8,16 @@ For month M (dates in Asia/Shanghai), per department:
   cases (退回/撤回) are not completed.
 - timed (计时): completed cases with a 受理 event and a time limit; only these enter the
   on-time rate and the average, since an inferred start would make a case look faster.
-- on_time (按时办结): timed cases whose elapsed days (in their limit unit) at 办结 were within the
-  promised limit (承诺时限), or the statutory one when no promise was made.
+- on_time (按时办结): timed cases completed by the end of the last allowed day of the promised
+  limit (承诺时限), or of the statutory one when no promise was made; a completion after it is
+  late whatever kind of day it falls on.
 - avg_working_days (平均用时): mean working days from 受理 to 办结 of timed cases, 补正 and
   特别程序 excluded.
-- yellow / red (黄牌/红牌): cards earned in M (by the date the threshold was passed), on the
-  same rule as the subscriber, up to the end of M or today if M is not over.
-- provisional (暂定): some figure rests on a year the holiday calendar does not know yet.
+- yellow / red (黄牌/红牌): cards that belong to M, on the same rule as the subscriber: a yellow
+  card by its yellow day, a red card by the day at whose end the limit was exceeded (a case
+  whose last allowed day is Oct 30 or Oct 31 is overdue in October's bulletin), earned by the
+  end of M or by now if M is not over.
+- provisional (暂定): some figure rests on a year whose holidays are only forecast (no notice).
 
 Figures depend only on the cases' stages, the calendar and the yellow share: the same state
 gives the same bulletin whenever it is written.
@@ -36,7 +39,7 @@ from openpyxl.styles import Font
 from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.cards import earned_cards, local_date
 from gateway.supervision.cases import CaseFile
-from gateway.supervision.clock import BEIJING, Card, LimitUnit
+from gateway.supervision.clock import BEIJING, Card, LimitUnit, start_of
 from gateway.supervision.errors import ReportError
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -87,8 +90,9 @@ HEADERS = (
 )
 TOTAL = ("", "合计 total")
 PROVISIONAL_NOTE = (
-    "暂定：计时涉及节假日安排尚未公布的年份，按仅周末休息计算 / provisional: counted "
-    "weekends-only in a year whose holiday notice is not known yet"
+    "暂定：计时涉及节假日安排尚未公布的年份，按法定节日推算（不含调休） / provisional: counted "
+    "with the fixed statutory holidays only (no bridge or make-up days) in a year whose "
+    "holiday notice is not known yet"
 )
 
 
@@ -118,17 +122,17 @@ def monthly_report(
     month: str,
     *,
     yellow_share: float,
-    today: dt.date,
+    now: dt.datetime,
 ) -> list[DepartmentRow]:
     """Rows by department code, for cases whose clock ran at some time in ``month``."""
     start, end = month_bounds(month)
-    through = min(today, end - dt.timedelta(days=1))
+    until = min(now, start_of(end))
     rows: dict[str, DepartmentRow] = {}
     for case in cases:
         row = rows.setdefault(
             case.department_code, DepartmentRow(case.department_code, case.department_name)
         )
-        _count(row, case, calendar, start, end, through, yellow_share)
+        _count(row, case, calendar, start, end, until, yellow_share)
     return [rows[code] for code in sorted(rows)]
 
 
@@ -138,7 +142,7 @@ def _count(
     calendar: WorkCalendar,
     start: dt.date,
     end: dt.date,
-    through: dt.date,
+    until: dt.datetime,
     yellow_share: float,
 ) -> None:
     accepted = case.accepted
@@ -150,13 +154,13 @@ def _count(
         row.completed += 1
         limit = case.promised_limit if case.promised_limit is not None else case.statutory_limit
         if accepted is not None and not case.accepted_inferred and limit is not None:
-            elapsed = clock.elapsed(completed.at)
+            deadline = clock.deadline(limit)  # None: stopped before reaching the limit
             working = case.clock(calendar, LimitUnit.WORKING_DAYS).elapsed(completed.at)
             row.timed += 1
-            row.on_time += elapsed.days <= limit
+            row.on_time += deadline is None or not deadline.runs_past
             row.working_days += working.days
-            row.provisional |= elapsed.provisional or working.provisional
-    for earned in earned_cards(case, clock, through, yellow_share):
+            row.provisional |= working.provisional or bool(deadline and deadline.provisional)
+    for earned in earned_cards(case, clock, until, yellow_share):
         if start <= earned.crossed_on < end:
             row.yellow += earned.card is Card.YELLOW
             row.red += earned.card is Card.RED

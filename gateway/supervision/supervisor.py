@@ -18,13 +18,7 @@ from typing import Any
 
 from gateway.log import EventLog
 from gateway.supervision.calendar import WorkCalendar
-from gateway.supervision.cards import (
-    alert_record,
-    earned_cards,
-    local_date,
-    operator_line,
-    thresholds,
-)
+from gateway.supervision.cards import alert_record, card_limits, earned_cards, operator_line
 from gateway.supervision.cases import CaseFile
 from gateway.supervision.clock import Card
 from gateway.supervision.errors import CaseEventError
@@ -106,7 +100,12 @@ class Supervisor:
         await self.state.save(list(touched.values()), [], source, position)
 
     async def sweep(self) -> int:
-        """Check open and changed cases against the clock now; returns the cards raised."""
+        """Check open and changed cases against the clock now; returns the cards raised.
+
+        The holiday notices folder is looked at first, so a notice dropped while the subscriber
+        runs counts from this sweep on (cards already raised keep their dates).
+        """
+        self.calendar.refresh()
         cases = await self.state.to_check()
         cards = await self._new_cards(cases)
         closed = [c.case_no for c in cases if c.closed or c.accepted is None]
@@ -129,14 +128,13 @@ class Supervisor:
 
     async def _new_cards(self, cases: Sequence[CaseFile]) -> list[NewCard]:
         now = self.now()
-        today = local_date(now)
         raised = await self.state.raised(c.case_no for c in cases)
         cards: list[NewCard] = []
         for case in cases:
-            if all((case.case_no, c) in raised for c, _, _ in thresholds(case, self.yellow_share)):
+            if all((case.case_no, c) in raised for c, _ in card_limits(case)):
                 continue  # every card it can earn is out: no clock to build
             clock = case.clock(self.calendar)
-            for earned in earned_cards(case, clock, today, self.yellow_share):
+            for earned in earned_cards(case, clock, now, self.yellow_share):
                 if (case.case_no, earned.card) in raised:
                     continue
                 record = alert_record(case, clock, earned, now)

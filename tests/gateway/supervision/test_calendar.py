@@ -1,9 +1,13 @@
-"""Tests of gateway/supervision/calendar.py: package data, notice files, weekends-only."""
+"""Tests of gateway/supervision/calendar.py: package data, notice files, forecast years, and
+notices dropped, changed or removed while the calendar is in use."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
+import time
 from pathlib import Path
 
 import chinese_calendar
@@ -87,13 +91,37 @@ def test_add_working_days(start: str, count: int, due: str) -> None:
     assert WorkCalendar().add_working_days(D(start), count) == D(due)
 
 
-def test_2027_without_notice_is_weekends_only_and_provisional(tmp_path: Path) -> None:
+# 2027 without a notice: 元旦 Fri 01-01; 春节 from 除夕 Fri 02-05 to 初三 Mon 02-08, two of its
+# days on the weekend, made up (补假) on Tue 02-09 and Wed 02-10; 清明 Mon 04-05; no make-up
+# working days. The lunar dates are tyme4py's (see test_holidays.py).
+CASES_2027_FORECAST = [
+    ("2027-01-01", False),  # 元旦
+    ("2027-01-04", True),
+    ("2027-02-04", True),
+    ("2027-02-05", False),  # 除夕
+    ("2027-02-06", False),  # 正月初一, a Saturday
+    ("2027-02-08", False),  # 初三
+    ("2027-02-09", False),  # 补假 for 初一 on a Saturday
+    ("2027-02-10", False),  # 补假 for 初二 on a Sunday
+    ("2027-02-11", True),
+    ("2027-02-20", False),  # an ordinary Saturday: no make-up working day is guessed
+    ("2027-04-05", False),  # 清明
+    ("2027-10-01", False),
+    ("2027-10-05", False),  # 补假 for National Day's weekend
+    ("2027-10-06", True),
+]
+
+
+@pytest.mark.parametrize(("day", "working"), CASES_2027_FORECAST)
+def test_2027_without_notice_counts_its_fixed_holidays_provisionally(
+    tmp_path: Path, day: str, working: bool
+) -> None:
     with pytest.raises(NotImplementedError):
-        chinese_calendar.is_workday(D("2027-01-01"))
+        chinese_calendar.is_workday(D(day))
     calendar = WorkCalendar(tmp_path)  # a directory without 2027.json
-    assert calendar.is_working_day(D("2027-01-01"))  # a Friday: only a guess
-    assert not calendar.is_working_day(D("2027-01-02"))
-    assert calendar.source(2027) is CalendarSource.WEEKENDS_ONLY
+    assert calendar.is_working_day(D(day)) is working
+    assert calendar.source(2027) is CalendarSource.STATUTORY
+    assert calendar.is_provisional(D(day))
     assert calendar.provisional_years == {2027}
     assert calendar.range_is_provisional(D("2026-12-30"), D("2027-01-04"))
     assert not calendar.range_is_provisional(D("2026-12-01"), D("2026-12-31"))
@@ -101,8 +129,23 @@ def test_2027_without_notice_is_weekends_only_and_provisional(tmp_path: Path) ->
 
 def test_no_notices_dir_at_all() -> None:
     calendar = WorkCalendar()
-    assert calendar.add_working_days(D("2026-12-31"), 1) == D("2027-01-01")
+    assert calendar.add_working_days(D("2026-12-31"), 1) == D("2027-01-04")
     assert calendar.provisional_years == {2027}
+
+
+def test_a_year_before_the_regulations_and_the_package_is_weekends_only() -> None:
+    calendar = WorkCalendar()
+    assert calendar.is_working_day(D("2003-01-01"))  # a Wednesday: nothing known
+    assert calendar.source(2003) is CalendarSource.WEEKENDS_ONLY
+    assert calendar.is_provisional(D("2003-01-01"))
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [("2026-10-04", "2026-10-08"), ("2026-10-08", "2026-10-08"), ("2026-10-11", "2026-10-12")],
+)
+def test_next_working_day(day: str, working: str) -> None:
+    assert WorkCalendar().next_working_day(D(day)) == D(working)
 
 
 @pytest.mark.parametrize(
@@ -163,3 +206,49 @@ def test_malformed_notice_raises_naming_file_and_field(
     assert caught.value.field == field
     assert str(path) in str(caught.value)
     assert not caught.value.retriable
+
+
+def test_a_notice_dropped_later_counts_from_the_next_refresh(tmp_path: Path) -> None:
+    calendar = WorkCalendar(tmp_path)
+    assert calendar.is_working_day(D("2027-02-07")) is False  # forecast: a Sunday
+    assert calendar.refresh() == []  # nothing new in the folder
+    path = write_notice(tmp_path, NOTICE_2027)
+    assert calendar.is_working_day(D("2027-02-07")) is False  # not looked at yet
+    assert calendar.refresh() == [f"holiday notice {path} read: 2027 counted from it"]
+    assert calendar.is_working_day(D("2027-02-07")) is True  # make-up Sunday of the notice
+    assert calendar.source(2027) is CalendarSource.NOTICE
+    assert calendar.provisional_years == frozenset()
+    assert calendar.refresh() == []  # read once
+
+
+def test_a_changed_notice_is_read_again_and_a_removed_one_gives_way(tmp_path: Path) -> None:
+    path = write_notice(tmp_path, NOTICE_2027)
+    calendar = WorkCalendar(tmp_path)
+    assert calendar.is_working_day(D("2027-02-10")) is True
+    write_notice(tmp_path, {**NOTICE_2027, "holidays": [*NOTICE_2027["holidays"], "2027-02-10"]})
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # a new mtime, however coarse
+    assert calendar.refresh() == [f"holiday notice {path} read again: 2027 counted from it"]
+    assert calendar.is_working_day(D("2027-02-10")) is False
+    path.unlink()
+    assert calendar.refresh() == [f"holiday notice {path} removed: 2027 forecast"]
+    assert calendar.source(2027) is CalendarSource.STATUTORY
+    assert calendar.is_working_day(D("2027-02-07")) is False
+
+
+def test_a_malformed_notice_dropped_later_is_logged_and_changes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calendar = WorkCalendar(tmp_path)
+    assert calendar.is_working_day(D("2027-02-09")) is False
+    path = tmp_path / "2027.json"
+    path.write_text('{"year": 2027, "holidays": [', encoding="utf-8")  # half written
+    with caplog.at_level(logging.ERROR, logger="gateway.supervision.calendar"):
+        assert calendar.refresh() == []
+    assert calendar.source(2027) is CalendarSource.STATUTORY
+    assert f"{path}: field '<file>': is not valid JSON" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="gateway.supervision.calendar"):
+        assert calendar.refresh() == []
+    assert caplog.text == ""  # the same bad version is reported once
+    write_notice(tmp_path, NOTICE_2027)  # finished
+    assert calendar.refresh() == [f"holiday notice {path} read: 2027 counted from it"]

@@ -2,7 +2,9 @@
 
 2026 around National Day (chinese-calendar 1.11.0): Oct 1–7 off, Sat Oct 10 a make-up working
 day (调休上班), Sun Oct 11 off. A case accepted Mon Sep 28 counts Sep 29 (1), Sep 30 (2), Oct 8
-(3), Oct 9 (4), Sat Oct 10 (5), Oct 12 (6), Oct 13 (7), Oct 14 (8), Oct 15 (9).
+(3), Oct 9 (4), Sat Oct 10 (5), Oct 12 (6), Oct 13 (7), Oct 14 (8), Oct 15 (9). With promised 5
+and statutory 8 working days, its yellow card comes on Oct 9 and its red card at the end of
+Oct 14, the last allowed day.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import datetime as dt
 import pytest
 
 from gateway.supervision.calendar import WorkCalendar
-from gateway.supervision.cards import alert_record, earned_cards, operator_line, thresholds
+from gateway.supervision.cards import alert_record, card_limits, earned_cards, operator_line
 from gateway.supervision.cases import CaseFile
-from gateway.supervision.clock import Card
+from gateway.supervision.clock import BEIJING, Card
 from gateway.supervision.errors import CaseEventError
 from schemas.codec import EventCodec
 from tests.gateway.supervision.cases import at, event
@@ -29,34 +31,40 @@ def case_of(*events: dict[str, object]) -> CaseFile:
     return case
 
 
-def cards(case: CaseFile, through: str, share: float = 0.8) -> list[tuple[Card, dt.date]]:
+def cards(
+    case: CaseFile, day: str, hour: int = 12, share: float = 0.8
+) -> list[tuple[Card, dt.date]]:
+    """The cards earned by `hour`:00 on `day` (Beijing time), with the day each belongs to."""
     clock = case.clock(WorkCalendar())
-    return [(c.card, c.crossed_on) for c in earned_cards(case, clock, D(through), share)]
+    return [(c.card, c.crossed_on) for c in earned_cards(case, clock, at(day, hour), share)]
 
 
 def test_cards_across_national_day_and_its_make_up_saturday() -> None:
     case = case_of(event("A1", "ACCEPTED", "2026-09-28"), event("A1", "IN_REVIEW", "2026-09-29"))
-    # yellow at ceil(0.8 × 5) = 4 days, red at 8 + 1 = 9 days
-    assert thresholds(case, 0.8) == [(Card.YELLOW, 5, 4), (Card.RED, 8, 9)]
+    assert card_limits(case) == [(Card.YELLOW, 5), (Card.RED, 8)]
     assert cards(case, "2026-10-08") == []
-    assert cards(case, "2026-10-09") == [(Card.YELLOW, D("2026-10-09"))]
-    assert cards(case, "2026-10-14") == [(Card.YELLOW, D("2026-10-09"))]  # 8 days: within
-    assert cards(case, "2026-10-15") == [
+    assert cards(case, "2026-10-09", 0) == [(Card.YELLOW, D("2026-10-09"))]  # 4 days
+    assert cards(case, "2026-10-14", 23) == [(Card.YELLOW, D("2026-10-09"))]  # the last day
+    assert cards(case, "2026-10-15", 0) == [
         (Card.YELLOW, D("2026-10-09")),
-        (Card.RED, D("2026-10-15")),
+        (Card.RED, D("2026-10-14")),  # open when Oct 14 ended
     ]
+    clock = case.clock(WorkCalendar())
+    _, red = earned_cards(case, clock, at("2026-10-15", 0), 0.8)
+    assert red.earned_at == dt.datetime(2026, 10, 15, tzinfo=BEIJING)
+    assert red.threshold == 8
 
 
 def test_the_alert_carries_due_dates_and_elapsed_days() -> None:
     case = case_of(event("A1", "ACCEPTED", "2026-09-28"))
     clock = case.clock(WorkCalendar())
-    [_, red] = earned_cards(case, clock, D("2026-10-16"), 0.8)
+    [_, red] = earned_cards(case, clock, at("2026-10-16"), 0.8)
     record = alert_record(case, clock, red, at("2026-10-16", 15))
     assert record["promised_due"] == D("2026-10-10")  # the make-up Saturday is day 5
     assert record["statutory_due"] == D("2026-10-14")
-    assert record["crossed_on"] == D("2026-10-15")
+    assert record["crossed_on"] == D("2026-10-14")  # the day at whose end it became overdue
     assert record["elapsed_days"] == 10  # Oct 16 is day 10
-    assert record["threshold_days"] == 9
+    assert record["threshold_days"] == 8
     assert record["provisional"] is False
     assert record["accepted_inferred"] is False
     EventCodec().encode("SupervisionAlert", record)  # fits the schema
@@ -64,7 +72,13 @@ def test_the_alert_carries_due_dates_and_elapsed_days() -> None:
     assert again["event_id"] == record["event_id"]  # a re-raised card is recognisable
     line = operator_line(record)
     assert line.startswith("RED 红牌 A1 衢州市柯城区发展和改革局")
-    assert "10 working days elapsed, statutory limit 8 (passed 2026-10-15)" in line
+    assert "10 working days elapsed, statutory limit 8 (overdue since the end of 2026-10-14)" in (
+        line
+    )
+    [yellow, _] = earned_cards(case, clock, at("2026-10-16"), 0.8)
+    assert operator_line(alert_record(case, clock, yellow, at("2026-10-16"))).endswith(
+        "promised limit 5 (yellow from 2026-10-09, last day 2026-10-10)"
+    )
 
 
 def test_supplement_pauses_the_clock_and_resumption_picks_it_up() -> None:
@@ -73,10 +87,10 @@ def test_supplement_pauses_the_clock_and_resumption_picks_it_up() -> None:
         event("B1", "SUPPLEMENT", "2026-09-30"),  # 补正 after 2 days
         event("B1", "IN_REVIEW", "2026-10-09"),  # resubmitted: Oct 9 is like day 0 again
     )
-    # counted: Sep 29, Sep 30 | Oct 10 (3), Oct 12 (4) → yellow; … Oct 16 (8), Oct 19 (9) → red
+    # counted: Sep 29, Sep 30 | Oct 10 (3), Oct 12 (4) → yellow; … Oct 16 (8), the last day
     assert cards(case, "2026-10-31") == [
         (Card.YELLOW, D("2026-10-12")),
-        (Card.RED, D("2026-10-19")),
+        (Card.RED, D("2026-10-16")),
     ]
 
 
@@ -109,7 +123,7 @@ def test_a_case_first_seen_in_review_is_clocked_from_there_and_flagged() -> None
     # counted from Oct 8: Oct 9 (1) … Oct 13 (4) → yellow
     assert cards(case, "2026-10-13") == [(Card.YELLOW, D("2026-10-13"))]
     clock = case.clock(WorkCalendar())
-    [yellow] = earned_cards(case, clock, D("2026-10-13"), 0.8)
+    [yellow] = earned_cards(case, clock, at("2026-10-13"), 0.8)
     record = alert_record(case, clock, yellow, at("2026-10-13", 18))
     assert record["accepted_inferred"] is True
     assert "[accepted time inferred]" in operator_line(record)
@@ -121,25 +135,39 @@ def test_a_case_seen_only_completed_has_no_clock() -> None:
 
 def test_natural_day_limits_count_holidays() -> None:
     case = case_of(event("F1", "ACCEPTED", "2026-09-30", unit="NATURAL_DAYS"))
+    # promised 5 natural days: Oct 5 is a holiday, so the last day is Thu Oct 8; no working day
+    # lies between acceptance and it, so the yellow card stays at the share, Oct 4.
+    # statutory 8 natural days: Oct 8, a working day; overdue at its end.
     assert cards(case, "2026-10-31") == [
         (Card.YELLOW, D("2026-10-04")),
-        (Card.RED, D("2026-10-09")),
+        (Card.RED, D("2026-10-08")),
     ]
 
 
 def test_the_yellow_share_rounds_up_without_float_noise() -> None:
     case = case_of(event("G1", "ACCEPTED", "2026-09-28", promised=10, statutory=20))
-    assert thresholds(case, 0.7)[0] == (Card.YELLOW, 10, 7)  # not 8 (0.7 × 10 = 7.000…01)
-    assert thresholds(case, 0.01)[0] == (Card.YELLOW, 10, 1)  # at least one day
+    clock = case.clock(WorkCalendar())
+    counts = [clock.yellow_day(10, share) for share in (0.7, 0.01, 1.0)]
+    # 7, not 8 (0.7 × 10 = 7.000…01); at least one day; a working day before the last one
+    assert [y.count if y else None for y in counts] == [7, 1, 9]
 
 
 def test_a_count_running_into_an_unknown_year_is_provisional() -> None:
     case = case_of(event("H1", "ACCEPTED", "2026-12-22", promised=5, statutory=8))
-    clock = case.clock(WorkCalendar())  # no notice for 2027: weekends only
-    [yellow, red] = earned_cards(case, clock, D("2027-01-31"), 0.8)
+    clock = case.clock(WorkCalendar())  # no notice for 2027: its fixed holidays, forecast
+    [yellow, red] = earned_cards(case, clock, at("2027-01-31"), 0.8)
     assert (yellow.crossed_on, yellow.provisional) == (D("2026-12-28"), False)
-    # Dec 29–31 are days 5–7; Fri Jan 1 2027 counts as day 8 on the weekends-only guess
+    # Dec 29–31 are days 5–7; Fri Jan 1 2027 (元旦) is off, so Mon Jan 4 is day 8, the last
     assert (red.crossed_on, red.provisional) == (D("2027-01-04"), True)
+
+
+def test_a_card_earned_in_a_known_year_is_not_provisional_when_raised_in_an_unknown_one() -> None:
+    case = case_of(event("H2", "ACCEPTED", "2026-12-22", promised=5, statutory=8))
+    clock = case.clock(WorkCalendar())
+    raised = at("2027-01-05", 9)  # the subscriber was down over New Year
+    [yellow, red] = earned_cards(case, clock, raised, 0.8)
+    assert alert_record(case, clock, yellow, raised)["provisional"] is False  # Dec 28
+    assert alert_record(case, clock, red, raised)["provisional"] is True  # Jan 4: forecast
 
 
 def test_a_malformed_event_names_the_field_and_value() -> None:

@@ -53,8 +53,9 @@ def test_elapsed_across_national_day(day: str, days: int) -> None:
 def test_five_day_limit_lands_on_the_make_up_saturday() -> None:
     clock = clock_of(*ACCEPTED_BEFORE_NATIONAL_DAY)
     assert clock.due_date(5) == DueDate(dt.date(2026, 10, 10), provisional=False)
-    assert clock.status(at("2026-10-10"), 5, 5) is Card.YELLOW
-    assert clock.status(at("2026-10-12"), 5, 5) is Card.RED
+    assert clock.status(at("2026-10-10", 23), 5, 5) is Card.YELLOW
+    # overdue from the end of the make-up Saturday, not from Monday's start
+    assert clock.status(at("2026-10-11", 0), 5, 5) is Card.RED
 
 
 def test_spring_festival_2026() -> None:
@@ -158,7 +159,9 @@ def test_stage_rules(stages: list[tuple[Stage | str, str]], day: str, days: int)
 def test_natural_days_count_every_day() -> None:
     clock = clock_of(*ACCEPTED_BEFORE_NATIONAL_DAY, unit=LimitUnit.NATURAL_DAYS)
     assert clock.elapsed(at("2026-10-08")).days == 10
-    assert clock.due_date(5) == DueDate(dt.date(2026, 10, 3), provisional=False)
+    # Oct 3 is the 5th natural day, a holiday: the limit ends on the next working day
+    assert clock.due_date(5) == DueDate(dt.date(2026, 10, 8), provisional=False)
+    assert clock.due_date(1) == DueDate(dt.date(2026, 9, 29), provisional=False)
 
 
 @pytest.mark.parametrize(
@@ -166,8 +169,9 @@ def test_natural_days_count_every_day() -> None:
     [
         ("2026-11-05", Card.ON_TIME),  # 3 days; yellow from 0.8 × 5 = 4
         ("2026-11-06", Card.YELLOW),  # 4
-        ("2026-11-13", Card.YELLOW),  # 9 = statutory limit, not past it
-        ("2026-11-16", Card.RED),  # 10 > 9
+        ("2026-11-13", Card.YELLOW),  # 9 = statutory limit: its last day
+        ("2026-11-14", Card.RED),  # Saturday: the last day has ended
+        ("2026-11-16", Card.RED),
     ],
 )
 def test_cards(day: str, card: Card) -> None:
@@ -177,7 +181,13 @@ def test_cards(day: str, card: Card) -> None:
 
 def test_yellow_share_is_configurable() -> None:
     clock = clock_of((Stage.ACCEPTED, "2026-11-02"))
-    assert clock.status(at("2026-11-06"), 5, 9, yellow_share=1.0) is Card.ON_TIME
+    # promised 10: day 5 is Mon 11-09, day 8 Thu 11-12, the last day 11-16
+    assert clock.status(at("2026-11-09"), 10, 20, yellow_share=0.5) is Card.YELLOW
+    assert clock.status(at("2026-11-09"), 10, 20, yellow_share=0.8) is Card.ON_TIME
+    assert clock.status(at("2026-11-12"), 10, 20, yellow_share=0.8) is Card.YELLOW
+    # a share of 1 still warns a working day before the last day (Fri 11-13)
+    assert clock.status(at("2026-11-12"), 10, 20, yellow_share=1.0) is Card.ON_TIME
+    assert clock.status(at("2026-11-13"), 10, 20, yellow_share=1.0) is Card.YELLOW
     with pytest.raises(ValueError):
         clock.status(at("2026-11-06"), 5, 9, yellow_share=0)
 
@@ -186,9 +196,10 @@ def test_2027_without_notice_is_provisional(tmp_path: Path) -> None:
     clock = CaseClock(WorkCalendar(tmp_path))
     clock.feed(Stage.ACCEPTED, at("2026-12-30"))
     assert not clock.elapsed(at("2026-12-31")).provisional
-    elapsed = clock.elapsed(at("2027-01-04"))  # 12-31, Fri 01-01 (guessed), Mon 01-04
-    assert (elapsed.days, elapsed.provisional) == (3, True)
-    assert clock.due_date(3) == DueDate(dt.date(2027, 1, 4), provisional=True)
+    elapsed = clock.elapsed(at("2027-01-04"))  # 12-31, Fri 01-01 (元旦, forecast), Mon 01-04
+    assert (elapsed.days, elapsed.provisional) == (2, True)
+    assert clock.due_date(3) == DueDate(dt.date(2027, 1, 5), provisional=True)
+    assert clock.due_date(1) == DueDate(dt.date(2026, 12, 31), provisional=False)
 
 
 def test_2027_with_notice_is_not_provisional(tmp_path: Path) -> None:

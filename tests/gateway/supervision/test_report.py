@@ -8,8 +8,8 @@ has promised 5 and statutory 8 working days, so yellow at 4 days and red at 9 (s
 - F2 accepted Nov 2, completed Nov 12: 8 days, late against the promise; yellow Nov 6.
 - F3 accepted Nov 2, 补正 Nov 4 (2 days), resumed Nov 16, completed Nov 18: 4 days, on time;
   yellow Nov 18.
-- F4 accepted Oct 26, still open: yellow Oct 30 (not November), red Nov 6.
-- F5 accepted Nov 20, still open: yellow Nov 26, red Dec 3 (not November).
+- F4 accepted Oct 26, still open: yellow Oct 30 (not November), red at the end of Nov 5.
+- F5 accepted Nov 20, still open: yellow Nov 26, red at the end of Dec 2 (not November).
 - F6 first seen in review Nov 10 (acceptance unknown), completed Nov 11: completed, not timed.
 - F7 accepted Nov 25, withdrawn Nov 26: accepted, not completed.
 - F8 seen only at 办结, Nov 20: completed, not timed. F9 the same in October: not counted.

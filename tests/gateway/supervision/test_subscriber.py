@@ -66,10 +66,10 @@ async def test_cards_reach_the_alerts_stream_once_each(event_log: EventLog, tmp_
     state = f"sqlite:///{tmp_path / 'supervise.db'}"
     await publish(
         event_log,
-        event("A1", "ACCEPTED", "2026-09-28"),  # yellow Oct 9, red Oct 15
+        event("A1", "ACCEPTED", "2026-09-28"),  # yellow Oct 9, red at the end of Oct 14
         event("A1", "IN_REVIEW", "2026-09-29"),
         event("B1", "ACCEPTED", "2026-09-28"),  # paused 补正 Sep 30 – Oct 9:
-        event("B1", "SUPPLEMENT", "2026-09-30"),  # yellow Oct 12, red Oct 19
+        event("B1", "SUPPLEMENT", "2026-09-30"),  # yellow Oct 12, red at the end of Fri Oct 16
         event("B1", "IN_REVIEW", "2026-10-09"),
         event("C1", "ACCEPTED", "2026-09-28"),  # completed within its limits
         event("C1", "COMPLETED", "2026-10-08"),
@@ -93,12 +93,13 @@ async def test_cards_reach_the_alerts_stream_once_each(event_log: EventLog, tmp_
     again = await run_once(event_log, state, at("2026-10-16", 18))
     assert (again.counts.events, again.counts.cards) == (0, 0)
 
-    # B1 sits; by Oct 19 it passes its statutory limit with no new event.
-    later = await run_once(event_log, state, at("2026-10-19", 9))
+    # B1 sits; when Fri Oct 16, its last allowed day, ends, it is overdue with no new event:
+    # the card comes at Saturday 00:00, not on Monday.
+    later = await run_once(event_log, state, at("2026-10-17", 0))
     assert (later.counts.events, later.counts.cards) == (0, 1)
     assert list(later.counts.lines) == [
-        "RED 红牌 B1 衢州市柯城区发展和改革局 企业投资项目备案: 9 working days elapsed, "
-        "statutory limit 8 (passed 2026-10-19)"
+        "RED 红牌 B1 衢州市柯城区发展和改革局 企业投资项目备案: 8 working days elapsed, "
+        "statutory limit 8 (overdue since the end of 2026-10-16)"
     ]
     assert len(await alerts(event_log)) == 4
 
