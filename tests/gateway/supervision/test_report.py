@@ -37,7 +37,8 @@ from click.testing import CliRunner
 from gateway.cli import main
 from gateway.log import EventLog
 from tests.gateway.supervision.cases import at, event
-from tests.gateway.supervision.test_subscriber import publish, run_once
+from tests.gateway.supervision.test_overdue import CASES as LATE_CASES
+from tests.gateway.supervision.test_subscriber import alerts, publish, run_once
 
 EVENTS = [
     event("F1", "ACCEPTED", "2026-11-02"),
@@ -108,6 +109,41 @@ async def test_the_monthly_report_on_a_known_data_set(
     again = await asyncio.to_thread(CliRunner().invoke, main, [*args, "--out", str(out / "again")])
     assert again.exit_code == 0, again.output
     assert (out / "again" / "supervision-report-2026-11.csv").read_bytes() == raw
+
+
+# The cases of test_overdue.py, all 发改 (FGW); cards and completions, by month:
+# - O2 accepted 09-22, last day 09-30, completed 10-09: yellow 09-29 and red 09-30 (September),
+#   completed late in October, 7 working days.
+# - O3 accepted 10-16, last day Fri 10-23, completed Sat 10-24: yellow 10-22, red 10-23,
+#   completed late, 5 working days.
+# - O4 accepted 10-23, last day Fri 10-30, completed Mon 11-02: yellow 10-29, red 10-30.
+# - O5 7 natural days from 09-28, last day 10-08, completed 10-09: yellow 09-30 (the last working
+#   day before the holiday), red 10-08, completed late, 4 working days.
+# - O6 promised 3 from 09-29, last day 10-09, completed 10-09: yellow 10-08, on time, 3 days.
+# October: accepted 2 (O3, O4), completed 4, on time 1 (25.0 %), average 19 / 4 = 4.75 → 4.8,
+# yellow 3 (O3, O4, O6), red 3 (O3, O4, O5). September: accepted 3, yellow 2, red 1 (O2).
+OCTOBER = [*FGW, "2", "4", "4", "1", "25.0", "4.8", "3", "3", ""]
+SEPTEMBER = [*FGW, "3", "0", "0", "0", "", "", "2", "1", ""]
+
+
+async def test_the_late_cases_are_in_the_month_their_limit_ran_out(
+    event_log: EventLog, report_env: Path
+) -> None:
+    state = f"sqlite:///{report_env / 'supervise.db'}"
+    await publish(event_log, *LATE_CASES)
+    await run_once(event_log, state, at("2026-11-15"))
+    assert sorted(card for _, case_no, card in await alerts(event_log) if case_no != "O1") == [
+        *["RED"] * 4,
+        *["YELLOW"] * 5,
+    ]
+
+    for month, expected in (("2026-10", OCTOBER), ("2026-09", SEPTEMBER)):
+        args = ["supervise", "report", "--month", month, "--state", state, "--now", "2026-11-15"]
+        out = report_env / month
+        result = await asyncio.to_thread(CliRunner().invoke, main, [*args, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        text = (out / f"supervision-report-{month}.csv").read_text(encoding="utf-8-sig")
+        assert list(csv.reader(text.splitlines()))[1] == expected, month
 
 
 def _text(column: int, value: object) -> str:
