@@ -222,7 +222,7 @@ class SupervisionSettings(_Section):
     notices_dir: Path | None = Field(
         default=None,
         description="folder of operator holiday notices (<year>.json) for years chinese-calendar "
-        "does not know yet; default DATA_DIR/holiday-notices",
+        "does not know yet, looked at again before each sweep; default DATA_DIR/holiday-notices",
     )
 
 

@@ -1,8 +1,8 @@
 """Reference e-supervision (电子监察) subscriber: `govgate supervise` and its monthly report.
 
-- ``calendar``, ``notices``: is a date a working day (chinese-calendar, an operator's notice
-  file, or a provisional weekends-only guess);
-- ``clock``: a case's elapsed days, paused by 补正 and 特别程序;
+- ``calendar``, ``notices``, ``holidays``: is a date a working day (chinese-calendar, an
+  operator's notice file, or, provisionally, the year's fixed statutory holidays);
+- ``clock``: a case's elapsed days, paused by 补正 and 特别程序, and when its limits end;
 - ``cases``: a case as the subscriber keeps it, built from CaseEvent records;
 - ``cards``: the yellow and red cards (黄牌/红牌) a case has earned, and the SupervisionAlert;
 - ``state``: the subscriber's own database (cases, cards as an outbox, its position);
@@ -13,7 +13,16 @@
 from __future__ import annotations
 
 from gateway.supervision.calendar import CalendarSource, WorkCalendar
-from gateway.supervision.clock import Card, CaseClock, DueDate, Elapsed, LimitUnit, Stage
+from gateway.supervision.clock import (
+    Card,
+    CaseClock,
+    Deadline,
+    DueDate,
+    Elapsed,
+    LimitUnit,
+    Stage,
+    YellowDay,
+)
 from gateway.supervision.errors import ClockError, NoticeFileError, SupervisionError
 
 __all__ = [
@@ -21,6 +30,7 @@ __all__ = [
     "Card",
     "CaseClock",
     "ClockError",
+    "Deadline",
     "DueDate",
     "Elapsed",
     "LimitUnit",
@@ -28,4 +38,5 @@ __all__ = [
     "Stage",
     "SupervisionError",
     "WorkCalendar",
+    "YellowDay",
 ]
