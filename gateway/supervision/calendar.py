@@ -56,6 +56,7 @@ class WorkCalendar:
         self._notices: dict[int, _Notice] = {}
         self._holidays: dict[int, frozenset[dt.date]] = {}
         self._rejected: dict[int, tuple[int, int]] = {}  # stamp of a bad file, logged once
+        self._answers: dict[dt.date, bool] = {}  # a sweep asks about the same days many times
 
     def source(self, year: int) -> CalendarSource:
         """Which source answers for ``year``; reads (and validates) a notice file at most once.
@@ -78,6 +79,12 @@ class WorkCalendar:
 
     def is_working_day(self, day: dt.date) -> bool:
         """True when government offices work on ``day`` (make-up weekend days included)."""
+        known = self._answers.get(day)
+        if known is None:
+            known = self._answers[day] = self._is_working_day(day)
+        return known
+
+    def _is_working_day(self, day: dt.date) -> bool:
         source = self.source(day.year)
         if source is CalendarSource.PACKAGE:
             return bool(chinese_calendar.is_workday(day))
@@ -124,6 +131,7 @@ class WorkCalendar:
             if change is not None:
                 logger.info("%s", change)
                 changes.append(change)
+                self._answers = {d: w for d, w in self._answers.items() if d.year != year}
         return changes
 
     def _refresh_year(self, year: int) -> str | None:
