@@ -61,3 +61,9 @@ class KeyFileExists(MembersError):
     """Generating would overwrite a key file; an existing private key is never replaced."""
 
     code = "KEY_FILE_EXISTS"
+
+
+class AlgorithmNotAllowed(MembersError):
+    """A key of an algorithm the operator does not allow (`GOVGATE_GATEWAY_ALGORITHMS`)."""
+
+    code = "ALGORITHM_NOT_ALLOWED"

@@ -1,9 +1,16 @@
-"""Members' signing keys: Ed25519 or ECDSA P-256 pairs, PEM files, and stable key ids.
+"""Members' signing keys: Ed25519, ECDSA P-256 or SM2 pairs, PEM files, and stable key ids.
 
 A key id is the RFC 7638 JWK thumbprint of the public key (SHA-256, base64url without
 padding): it is derived from the key itself, so the same key always has the same id on every
 machine and nobody has to invent or coordinate names. Algorithms are named as in the RFC 9421
-registry (`ed25519`, `ecdsa-p256-sha256`), the names that travel in the `alg` parameter.
+registry (`ed25519`, `ecdsa-p256-sha256`), the names that travel in the `alg` parameter; SM2
+(国密, GB/T 32918) has no registered name, and govgate calls it `sm2-sm3` (SM2 signature over
+the SM3 Z_A pre-hash, see `gateway.crypto.sm2` and the README). `sm2` is accepted as an alias
+wherever an operator types an algorithm (`parse_algorithm`).
+
+Ed25519 and P-256 keys are `cryptography`'s; SM2 keys are `gateway.crypto.sm2`'s, which have
+the same shape (`sign`, `verify`, `public_key`, `public_bytes`, `private_bytes`). Errors of the
+crypto layer are translated here into this package's `KeyFormatError` (same code, KEY_FORMAT).
 """
 
 from __future__ import annotations
@@ -12,24 +19,31 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias, TypeVar, get_args
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gateway.members.errors import KeyFileExists, KeyFormatError
+from gateway.crypto import der as _der
+from gateway.crypto import sm2
+from gateway.crypto.errors import CryptoError
+from gateway.crypto.sm2_asn1 import SM2P256V1
+from gateway.members.errors import AlgorithmNotAllowed, KeyFileExists, KeyFormatError
 
-Algorithm: TypeAlias = Literal["ed25519", "ecdsa-p256-sha256"]
+Algorithm: TypeAlias = Literal["ed25519", "ecdsa-p256-sha256", "sm2-sm3"]
 ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
-PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
-PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+ALIASES: dict[str, Algorithm] = {"sm2": "sm2-sm3"}  # what an operator may type for the name
+PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | sm2.SM2PrivateKey
+PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | sm2.SM2PublicKey
 
 _P256_BYTES = 32
-_JOSE_ALG = {"ed25519": "EdDSA", "ecdsa-p256-sha256": "ES256"}
+_JOSE_ALG = {"ed25519": "EdDSA", "ecdsa-p256-sha256": "ES256", "sm2-sm3": sm2.JOSE_ALGORITHM}
+_KINDS = "use Ed25519, P-256 or SM2"
+T = TypeVar("T")
 
 
 def check_algorithm(alg: str) -> Algorithm:
@@ -40,10 +54,30 @@ def check_algorithm(alg: str) -> Algorithm:
     raise KeyFormatError(f"unsupported algorithm {alg!r}; use one of {', '.join(ALGORITHMS)}")
 
 
+def parse_algorithm(text: str) -> Algorithm:
+    """An algorithm as an operator names it: the RFC 9421 name, or an alias (`sm2`)."""
+    return ALIASES.get(text.strip().lower()) or check_algorithm(text.strip().lower())
+
+
+def check_allowed(key: PrivateKey | PublicKey, allowed: Collection[str]) -> Algorithm:
+    """The key's algorithm if `allowed` lists it (`gateway.algorithms`); else
+    `AlgorithmNotAllowed`, so an SM-only gateway never takes an Ed25519 or P-256 key."""
+    alg = algorithm_of(key)
+    if alg not in allowed:
+        raise AlgorithmNotAllowed(
+            f"{alg} keys are not allowed here (GOVGATE_GATEWAY_ALGORITHMS allows "
+            f"{', '.join(a for a in ALGORITHMS if a in allowed) or 'none'})"
+        )
+    return alg
+
+
 def generate_private_key(alg: Algorithm = "ed25519") -> PrivateKey:
     """A fresh private key for `alg`."""
-    if check_algorithm(alg) == "ed25519":
+    alg = check_algorithm(alg)
+    if alg == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
+    if alg == "sm2-sm3":
+        return _crypto(sm2.SM2PrivateKey.generate)
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -51,15 +85,17 @@ def algorithm_of(key: PrivateKey | PublicKey) -> Algorithm:
     """The RFC 9421 algorithm a key signs with; `KeyFormatError` for any other kind of key."""
     if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
         return "ed25519"
+    if isinstance(key, sm2.SM2PrivateKey | sm2.SM2PublicKey):
+        return "sm2-sm3"
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         if isinstance(key.curve, ec.SECP256R1):
             return "ecdsa-p256-sha256"
-        raise KeyFormatError(f"unsupported elliptic curve {key.curve.name}; use P-256")
-    raise KeyFormatError(f"unsupported key type {type(key).__name__}; use Ed25519 or P-256")
+        raise KeyFormatError(f"unsupported elliptic curve {key.curve.name}; use P-256 or SM2")
+    raise KeyFormatError(f"unsupported key type {type(key).__name__}; {_KINDS}")
 
 
 def public_key_of(key: PrivateKey | PublicKey) -> PublicKey:
-    if isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+    if isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | sm2.SM2PrivateKey):
         return key.public_key()
     return key
 
@@ -80,28 +116,51 @@ def public_key_pem(key: PrivateKey | PublicKey) -> bytes:
     )
 
 
-def load_private_key(pem: bytes) -> PrivateKey:
-    """A private key from unencrypted PEM; `KeyFormatError` if unreadable or unsupported."""
+def _crypto(make: Callable[..., T], *args: Any) -> T:
+    """`make(*args)` with the crypto layer's errors as this package's `KeyFormatError`."""
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
+        return make(*args)
+    except CryptoError as exc:
+        raise KeyFormatError(f"SM2: {exc.detail or exc.code}") from exc
+
+
+def _names_sm2(pem: bytes) -> bool:
+    """True if a PEM block of `pem` names the SM2 curve (1.2.156.10197.1.301): `cryptography`
+    refuses that curve, so such a key is read by `gateway.crypto.sm2` instead."""
+    try:
+        return any(SM2P256V1 in der for _, der in _der.pem_blocks(pem))
+    except CryptoError:
+        return False
+
+
+def load_private_key(pem: bytes) -> PrivateKey:
+    """A private key from unencrypted PEM (PKCS#8, or SEC 1 `EC PRIVATE KEY` for SM2);
+    `KeyFormatError` if unreadable or unsupported."""
+    if _names_sm2(pem):
+        return _crypto(sm2.SM2PrivateKey.from_pem, pem)
+    try:
+        found = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFormatError(f"not a readable unencrypted PEM private key: {exc}") from exc
-    if not isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
-        raise KeyFormatError(f"unsupported key type {type(key).__name__}; use Ed25519 or P-256")
-    algorithm_of(key)
-    return key
+    if not isinstance(found, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        raise KeyFormatError(f"unsupported key type {type(found).__name__}; {_KINDS}")
+    algorithm_of(found)
+    return found
 
 
 def load_public_key(pem: bytes) -> PublicKey:
-    """A public key from PEM; `KeyFormatError` if unreadable or unsupported."""
+    """A public key from SubjectPublicKeyInfo PEM; `KeyFormatError` if unreadable or
+    unsupported."""
+    if _names_sm2(pem):
+        return _crypto(sm2.SM2PublicKey.from_pem, pem)
     try:
-        key = serialization.load_pem_public_key(pem)
+        found = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFormatError(f"not a readable PEM public key: {exc}") from exc
-    if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
-        raise KeyFormatError(f"unsupported key type {type(key).__name__}; use Ed25519 or P-256")
-    algorithm_of(key)
-    return key
+    if not isinstance(found, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+        raise KeyFormatError(f"unsupported key type {type(found).__name__}; {_KINDS}")
+    algorithm_of(found)
+    return found
 
 
 def _b64url(data: bytes) -> str:
@@ -118,6 +177,8 @@ def _b64url_decode(text: str) -> bytes:
 def public_jwk(key: PrivateKey | PublicKey) -> dict[str, str]:
     """The JWK of the public key with exactly its required members (RFC 7638 §3.2)."""
     public = public_key_of(key)
+    if isinstance(public, sm2.SM2PublicKey):
+        return public.public_jwk()
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
@@ -132,7 +193,9 @@ def public_jwk(key: PrivateKey | PublicKey) -> dict[str, str]:
 
 
 def public_key_from_jwk(jwk: dict[str, object]) -> PublicKey:
-    """The public key a JWK describes (OKP Ed25519 or EC P-256)."""
+    """The public key a JWK describes (OKP Ed25519, EC P-256 or EC SM2)."""
+    if jwk.get("kty") == "EC" and jwk.get("crv") == sm2.JWK_CURVE:
+        return _crypto(sm2.SM2PublicKey.from_jwk, jwk)
     try:
         if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
             return ed25519.Ed25519PublicKey.from_public_bytes(_b64url_decode(str(jwk["x"])))

@@ -1,11 +1,12 @@
 """Signatures on webhook deliveries (RFC 9421) with Content-Digest (RFC 9530): both sides.
 
 The gateway signs each delivery with its response key (published at
-`/.well-known/govgate-keys`), covering `@method`, `@target-uri`, `content-type`,
-`content-digest`, `govgate-subscription` and `govgate-delivery`, with parameters `created`,
-`keyid`, `alg`, `nonce` and `tag="govgate-webhook"` (the tag keeps a delivery signature from
-passing for any other govgate signature). A receiver checks a delivery with `verify_delivery`,
-giving the target URL it registered (not the Host it was reached at: a proxy may change it).
+`/.well-known/govgate-keys`; Ed25519, P-256 or SM2), covering `@method`, `@target-uri`,
+`content-type`, `content-digest` (sha-256, or sm3 on an SM-only gateway),
+`govgate-subscription` and `govgate-delivery`, with parameters `created`, `keyid`, `alg`,
+`nonce` and `tag="govgate-webhook"` (the tag keeps a delivery signature from passing for any
+other govgate signature). A receiver checks a delivery with `verify_delivery`, giving the
+target URL it registered (not the Host it was reached at: a proxy may change it).
 
 Signature bases must be ASCII, so target URLs are stored percent-encoded
 (`gateway.webhooks.targets`) and encoded again here, harmlessly, before signing and verifying.
@@ -23,13 +24,19 @@ from typing import Any
 from http_message_signatures import (
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
-    MappingKeyResolver,
 )
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList
 
 from gateway.members.keys import PrivateKey, PublicKey, algorithm_of
+from gateway.signatures.algorithms import ALGORITHMS, one_key
 from gateway.signatures.base import field_lines
+from gateway.signatures.digests import (
+    ContentDigests,
+    DigestAlgorithm,
+    content_digest,
+    verify_content_digest,
+)
 from gateway.signatures.errors import (
     ComponentMissing,
     KeyUnknown,
@@ -40,15 +47,12 @@ from gateway.signatures.errors import (
     SigningFailed,
 )
 from gateway.signatures.messages import (
-    ALGORITHMS,
     DEFAULT_CLOCK_SKEW,
     DEFAULT_MAX_AGE,
     PackageVerifier,
     RequestMessage,
-    content_digest,
     encode_url,
     new_nonce,
-    verify_content_digest,
 )
 
 TAG = "govgate-webhook"
@@ -77,20 +81,22 @@ def sign_delivery(
     keyid: str,
     private_key: PrivateKey,
     created: int | None = None,
+    digest: DigestAlgorithm = "sha-256",
 ) -> dict[str, str]:
-    """The headers of a POST of `body` to `url`: Content-Type, Content-Digest, the govgate
-    delivery headers, Signature-Input and Signature."""
+    """The headers of a POST of `body` to `url`: Content-Type, Content-Digest (in `digest`:
+    `sm3` on an SM-only gateway), the govgate delivery headers, Signature-Input and Signature."""
     headers = {
         "Content-Type": CONTENT_TYPE,
-        "Content-Digest": content_digest(body),
+        "Content-Digest": content_digest(body, digest),
         "Govgate-Subscription": subscription_id,
         "Govgate-Delivery": delivery_id,
     }
     alg = algorithm_of(private_key)
     signer = HTTPMessageSigner(
         signature_algorithm=ALGORITHMS[alg],
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={keyid: private_key}),
+        key_resolver=one_key(keyid, private_key=private_key),
     )
+    signer.content_digest_class = ContentDigests
     when = datetime.fromtimestamp(time.time() if created is None else created, tz=UTC)
     try:
         signer.sign(
@@ -157,7 +163,7 @@ async def verify_delivery(
         raise ComponentMissing("the signature has no nonce parameter")
     verifier = PackageVerifier(
         signature_algorithm=ALGORITHMS[algorithm_of(public)],
-        key_resolver=MappingKeyResolver(public_keys={keyid: public}, private_keys={}),
+        key_resolver=one_key(keyid, public_key=public),
     )
     try:
         verifier.verify(

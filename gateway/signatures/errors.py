@@ -52,6 +52,20 @@ class DigestMismatch(SignatureError):
     code = "DIGEST_MISMATCH"
 
 
+class DigestNotAllowed(SignatureError):
+    """A Content-Digest in an algorithm the operator does not allow (an SM-only gateway takes
+    `sm3` only), or in none govgate knows to produce."""
+
+    code = "DIGEST_NOT_ALLOWED"
+
+
+class AlgorithmNotAllowed(SignatureError):
+    """Signed with a key whose algorithm the operator does not allow (an SM-only gateway
+    takes `sm2-sm3` only: `GOVGATE_GATEWAY_ALGORITHMS`)."""
+
+    code = "ALGORITHM_NOT_ALLOWED"
+
+
 class ComponentMissing(SignatureError):
     """A component or parameter the policy requires is not covered by the signature."""
 

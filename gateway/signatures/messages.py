@@ -7,6 +7,10 @@ this module decides the policy: which components must be covered, how old a sign
 which key may sign, and that a nonce is used once. Keys are found through callbacks, so the
 module knows nothing of the database.
 
+Algorithms: `ed25519`, `ecdsa-p256-sha256` and govgate's `sm2-sm3` (`gateway.signatures.
+algorithms`); Content-Digest in `sha-256`, `sha-512` or `sm3` (`gateway.signatures.digests`).
+With `algorithms`, verification refuses any other (an SM-only gateway: `sm2-sm3`, `sm3`).
+
 Signature bases must be ASCII: URLs are percent-encoded (UTF-8) before signing and verifying,
 so a path or query holding Chinese (`holder_id=张三`) signs as `holder_id=%E5%BC%A0%E4%B8%89`.
 """
@@ -18,30 +22,38 @@ import functools
 import secrets
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from http_message_signatures import (
-    ContentDigest,
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
     HTTPMessageVerifier,
-    MappingKeyResolver,
     VerifyResult,
-    algorithms,
 )
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList, Item
 
 from gateway.members.keys import Algorithm, PrivateKey, PublicKey, algorithm_of, check_algorithm
 from gateway.signatures import base as fast
+from gateway.signatures.algorithms import ALGORITHMS, one_key
 from gateway.signatures.base import field_lines as _fields
+from gateway.signatures.digests import (
+    ContentDigests,
+    DigestAlgorithm,
+    check_digest_allowed,
+    content_digest,
+    digest_class,
+    digest_names,
+    verify_content_digest,
+)
 from gateway.signatures.errors import (
+    AlgorithmNotAllowed,
     ComponentMissing,
-    DigestMismatch,
+    DigestNotAllowed,
     KeyRevoked,
     KeyUnknown,
     NonceReplayed,
@@ -59,10 +71,6 @@ SIGNED_FIELDS = ("gov-purpose", "gov-case")  # covered whenever the request carr
 RESPONSE_COMPONENTS = ("@status", "content-digest", '"@method";req', '"@path";req', '"@query";req')
 _MAX_FIELD_CHARS = 8192  # a Signature or Signature-Input larger than this is not ours
 _MAX_NONCE_CHARS = 128
-ALGORITHMS: dict[str, Any] = {
-    "ed25519": algorithms.ED25519,
-    "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256,
-}
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,9 @@ class ResponseMessage:
 
 class PackageVerifier(HTTPMessageVerifier):
     """The package's verifier without its own time checks (callers make them, with an
-    injectable clock and their own error codes)."""
+    injectable clock and their own error codes), and with SM3 digests."""
+
+    content_digest_class = ContentDigests
 
     def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
         """Done by this module, with an injectable clock and its own error codes."""
@@ -140,19 +150,6 @@ def encode_url(url: str) -> str:
     Existing escapes are kept, so encoding twice changes nothing.
     """
     return urllib.parse.quote(url, safe="!#$%&'()*+,/:;=?@[]~")
-
-
-def content_digest(body: bytes) -> str:
-    """The RFC 9530 `Content-Digest` value of `body`: `sha-256=:<base64>:`."""
-    return str(ContentDigest.create(body))
-
-
-def verify_content_digest(value: str, body: bytes) -> None:
-    """Check every digest in a `Content-Digest` value (sha-256, sha-512) against `body`."""
-    try:
-        ContentDigest.verify(value, body)
-    except HTTPMessageSignaturesException as exc:
-        raise DigestMismatch(str(exc)) from exc
 
 
 def new_nonce() -> str:
@@ -169,6 +166,7 @@ def _sign(
     alg: Algorithm | None,
     nonce: str | None,
     created: int | None,
+    digest: DigestAlgorithm,
 ) -> None:
     alg = alg or algorithm_of(private_key)
     if alg != algorithm_of(private_key):
@@ -177,12 +175,15 @@ def _sign(
     has_digest = "content-digest" in message.fields
     if has_digest and not any("content-digest" in c for c in components):
         components.append("content-digest")
-    if _sign_fast(message, components, body, has_digest, keyid, private_key, alg, nonce, when):
+    if _sign_fast(
+        message, components, body, has_digest, keyid, private_key, alg, nonce, when, digest
+    ):
         return
     signer = HTTPMessageSigner(
         signature_algorithm=ALGORITHMS[check_algorithm(alg)],
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={keyid: private_key}),
+        key_resolver=one_key(keyid, private_key=private_key),
     )
+    signer.content_digest_class = digest_class(digest)
     try:
         signer.sign(
             message,
@@ -215,19 +216,23 @@ def _sign_fast(
     alg: str,
     nonce: str | None,
     created: int,
+    digest_alg: DigestAlgorithm,
 ) -> bool:
     """Sign as the package would (same headers, same bytes) when the shape allows; else False."""
     headers = message.headers
     if any(name.lower() in ("signature", "signature-input") for name in headers):
         return False
-    digest = None if has_digest or body is None else content_digest(body)
+    digest = None if has_digest or body is None else content_digest(body, digest_alg)
     if digest is not None and "content-digest" not in components:
         components = [*components, "content-digest"]
     params: dict[str, int | str] = {"created": created, "keyid": keyid, "alg": alg}
     if nonce is not None:
         params["nonce"] = nonce
-    signer = ALGORITHMS[alg](private_key=private_key)
-    added = fast.sign(_fast_message(message), components, digest, LABEL, params, signer.sign)
+    try:
+        signer = ALGORITHMS[alg](private_key=private_key)
+        added = fast.sign(_fast_message(message), components, digest, LABEL, params, signer.sign)
+    except HTTPMessageSignaturesException as exc:
+        raise SigningFailed(str(exc)) from exc
     if added is None:
         return False
     headers.update(added)
@@ -245,8 +250,10 @@ def sign_request(
     alg: Algorithm | None = None,
     nonce: str | None = None,
     created: int | None = None,
+    digest: DigestAlgorithm = "sha-256",
 ) -> dict[str, str]:
-    """The request's headers plus `Signature-Input`, `Signature` (and `Content-Digest`).
+    """The request's headers plus `Signature-Input`, `Signature` (and `Content-Digest`, in
+    `digest`, unless the headers carry one).
 
     Covers `@method`, `@path`, `@query`, `gov-purpose` and `gov-case` when present, and
     `content-digest` when there is a body; parameters `created`, `keyid`, `alg`, `nonce` (a
@@ -264,6 +271,7 @@ def sign_request(
         alg=alg,
         nonce=nonce or new_nonce(),
         created=created,
+        digest=digest,
     )
     return out
 
@@ -375,7 +383,7 @@ def _verify_crypto(
 def _verify_with_package(message: RequestMessage | ResponseMessage, key: KnownKey) -> VerifyResult:
     verifier = PackageVerifier(
         signature_algorithm=ALGORITHMS[check_algorithm(key.alg)],
-        key_resolver=MappingKeyResolver(public_keys={key.keyid: key.public_key}, private_keys={}),
+        key_resolver=one_key(key.keyid, public_key=key.public_key),
     )
     try:
         return verifier.verify(message, max_age=None)[0]
@@ -403,14 +411,17 @@ async def verify_request(
     require: Sequence[str] = REQUEST_COMPONENTS,
     require_nonce: bool = True,
     require_digest: bool = True,
+    algorithms: Collection[str] | None = None,
     now: float | None = None,
 ) -> VerifiedRequest:
     """Verify a member's request signature, or raise the `SignatureError` saying why not.
 
     `url` is the absolute URL as received (raw path and query). Besides `require`, the
     signature must cover `gov-purpose`/`gov-case` when present and `content-digest` when there
-    is a body or a digest; the digest must match the body. The nonce is checked last, so a
-    forged request cannot use up a genuine caller's nonce.
+    is a body or a digest; the digest must match the body. `algorithms`, when given, lists the
+    signature and digest algorithms accepted (others: `AlgorithmNotAllowed`,
+    `DigestNotAllowed`). The nonce is checked last, so a forged request cannot use up a
+    genuine caller's nonce.
     """
     now = time.time() if now is None else now
     message = RequestMessage(method.upper(), encode_url(url), headers)
@@ -429,9 +440,14 @@ async def verify_request(
         raise ComponentMissing("the signature has no nonce parameter")
     created = _check_times(parsed.params, now, max_age, clock_skew)
     key = _check_key(keyid, await lookup(keyid))
+    if algorithms is not None and key.alg not in algorithms:
+        raise AlgorithmNotAllowed(f"key {keyid!r} is {key.alg}, which this gateway does not accept")
+    digest = fields.get("content-digest", "")
+    if require_digest and has_digest and algorithms is not None:
+        check_digest_allowed(digest, algorithms)  # before any hashing or verifying
     covered = _verify_crypto(message, key, parsed)
     if require_digest and has_digest:
-        verify_content_digest(fields.get("content-digest", ""), body)
+        verify_content_digest(digest, body)
     if nonce and nonces is not None:
         if not await nonces(keyid, nonce, created + max_age + clock_skew):
             raise NonceReplayed(f"nonce {nonce!r} of key {keyid!r} was already used")
@@ -475,12 +491,15 @@ def sign_response(
     keyid: str,
     private_key: PrivateKey,
     created: int | None = None,
+    digest: DigestAlgorithm = "sha-256",
 ) -> dict[str, str]:
-    """The response's headers plus `Content-Digest`, `Signature-Input` and `Signature`.
+    """The response's headers plus `Content-Digest` (in `digest`), `Signature-Input` and
+    `Signature`.
 
     Covers `@status`, `content-digest`, and the request's `@method`, `@path`, `@query` and
     signature (`"signature";req;key=…`, when the request was signed): the response cannot be
-    replayed as the answer to another request.
+    replayed as the answer to another request. `gateway.signatures.digests.response_digest`
+    says which `digest` the request asked for.
 
     `body=None` signs the head of a streamed response (Server-Sent Events), whose body is
     not known yet: everything above but `content-digest`, and no `Content-Digest` is added.
@@ -496,6 +515,7 @@ def sign_response(
         alg=None,
         nonce=None,
         created=created,
+        digest=digest,
     )
     return out
 
@@ -511,6 +531,7 @@ def verify_response(
     keys: Mapping[str, PublicKey],
     max_age: float | None = DEFAULT_MAX_AGE,
     clock_skew: float = DEFAULT_CLOCK_SKEW,
+    digest: DigestAlgorithm | None = None,
     now: float | None = None,
 ) -> VerifiedResponse:
     """Check the gateway's signature on a response to the request the caller sent.
@@ -518,6 +539,8 @@ def verify_response(
     `keys` are the gateway's public keys by key id (`gateway.members.keys.keys_from_jwks`).
     `max_age=None` checks an archived response, kept as proof, whatever its age.
     `body=None` checks the head of a streamed (SSE) response, signed without a digest.
+    `digest`, when given, must be the algorithm of the response's Content-Digest (a caller
+    that asked for `sm3` takes no other: `DigestNotAllowed`).
     """
     now = time.time() if now is None else now
     request = RequestMessage(request_method.upper(), encode_url(request_url), request_headers)
@@ -532,5 +555,8 @@ def verify_response(
     )
     covered = _verify_crypto(response, key, parsed)
     if body is not None:
-        verify_content_digest(response.fields.get("content-digest", ""), body)
+        value = response.fields.get("content-digest", "")
+        if digest is not None and digest_names(value) != [digest]:
+            raise DigestNotAllowed(f"the response's Content-Digest is not in {digest} alone")
+        verify_content_digest(value, body)
     return VerifiedResponse(keyid=keyid, created=created, covered=covered)

@@ -3,7 +3,9 @@
 For every message the fast path accepts, signing through it and through
 `http-message-signatures` must give the same `Content-Digest`, `Signature-Input` and (Ed25519
 is deterministic) `Signature`; verifying through either must accept the same messages with the
-same result. Messages it does not accept must still be handled, by the package.
+same result. Messages it does not accept must still be handled, by the package. SM2 signs with
+a random k, so for `sm2-sm3` the two paths must give the same `Content-Digest` (SM3) and
+`Signature-Input`, and each path must accept the other's signature.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from gateway.signatures import (
 )
 from gateway.signatures import base as signature_base
 from gateway.signatures import messages as signatures
+from gateway.signatures.digests import DigestAlgorithm
 from gateway.signatures.errors import SignatureError
 from tests.gateway.signatures.test_messages import (
     RFC_BASE,
@@ -40,6 +43,7 @@ from tests.gateway.signatures.test_messages import (
 
 ED25519 = generate_private_key("ed25519")
 P256 = generate_private_key("ecdsa-p256-sha256")
+SM2 = generate_private_key("sm2-sm3")
 GATEWAY = generate_private_key("ed25519")
 
 
@@ -70,7 +74,9 @@ request_parts = st.fixed_dictionaries(
 )
 
 
-def _request(parts: dict[str, Any], key: Any) -> tuple[str, str, dict[str, str]]:
+def _request(
+    parts: dict[str, Any], key: Any, digest: DigestAlgorithm = "sha-256"
+) -> tuple[str, str, dict[str, str]]:
     url = "http://gateway" + parts["path"]
     if parts["query"] is not None:
         url += "?" + parts["query"]
@@ -88,6 +94,7 @@ def _request(parts: dict[str, Any], key: Any) -> tuple[str, str, dict[str, str]]
         private_key=key,
         nonce=parts["nonce"] or "fixed-nonce",
         created=1_800_000_000,
+        digest=digest,
     )
     return parts["method"], url, signed
 
@@ -170,6 +177,45 @@ def test_responses_sign_and_verify_as_the_package_does(
         fast = _outcome(lambda: verify(ours)) if isinstance(ours, dict) else None
     assert ours == theirs
     assert fast == reference
+
+
+def _verify_sm2(method: str, url: str, headers: Mapping[str, str], body: bytes) -> object:
+    key = KnownKey(key_id(SM2), "sm2-sm3", SM2.public_key(), "m")
+
+    async def lookup(keyid: str) -> KnownKey | None:
+        return key if keyid == key.keyid else None
+
+    return _outcome(
+        lambda: asyncio.run(
+            verify_request(method, url, headers, body, lookup=lookup, now=1_800_000_001)
+        )
+    )
+
+
+def _without_signature(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != "Signature"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(parts=request_parts)
+def test_sm2_requests_sign_and_verify_across_both_paths(parts: dict[str, Any]) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        ours = _outcome(lambda: _request(parts, SM2, "sm3"))
+        with package_only(monkeypatch):
+            theirs = _outcome(lambda: _request(parts, SM2, "sm3"))
+    if isinstance(ours, str) or isinstance(theirs, str):
+        assert ours == theirs
+        return
+    (method, url, fast_signed), (_, _, package_signed) = ours, theirs  # type: ignore[misc]
+    assert _without_signature(fast_signed) == _without_signature(package_signed)
+    assert fast_signed["Signature"] != package_signed["Signature"]  # a fresh k each time
+    for headers in (fast_signed, package_signed):
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            fast = _verify_sm2(method, url, headers, parts["body"])
+            with package_only(monkeypatch):
+                reference = _verify_sm2(method, url, headers, parts["body"])
+        assert fast == reference
+        assert not isinstance(fast, str), fast
 
 
 def test_the_rfc_b26_base_is_built_by_the_fast_path() -> None:

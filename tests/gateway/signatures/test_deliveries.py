@@ -8,8 +8,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from gateway.members.keys import generate_private_key, key_id, public_key_of
+from gateway.members.keys import Algorithm, generate_private_key, key_id, public_key_of
 from gateway.signatures.deliveries import VerifiedDelivery, sign_delivery, verify_delivery
+from gateway.signatures.digests import DigestAlgorithm
 from gateway.signatures.errors import SignatureError
 
 URL = "https://dzjc.example.gov.cn/%E5%9B%9E%E8%B0%83?token=t1"
@@ -107,10 +108,26 @@ async def test_headers_tampered_old_replayed_or_unknown_are_refused() -> None:
     await verify(signed(), nonces=fresh)  # a retried delivery is signed anew
 
 
-async def test_a_p256_gateway_key_works_too() -> None:
-    key = generate_private_key("ecdsa-p256-sha256")
+@pytest.mark.parametrize(("alg", "digest"), [("ecdsa-p256-sha256", "sha-256"), ("sm2-sm3", "sm3")])
+async def test_p256_and_sm2_gateway_keys_work_too(alg: Algorithm, digest: DigestAlgorithm) -> None:
+    key = generate_private_key(alg)
     headers = sign_delivery(
-        URL, BODY, subscription_id="s", delivery_id="d", keyid=key_id(key), private_key=key
+        URL,
+        BODY,
+        subscription_id="s",
+        delivery_id="d",
+        keyid=key_id(key),
+        private_key=key,
+        digest=digest,
     )
-    found = await verify_delivery(URL, headers, BODY, keys={key_id(key): public_key_of(key)})
+    assert headers["Content-Digest"].startswith(f"{digest}=:")
+    assert f'alg="{alg}"' in headers["Signature-Input"]
+    keys = {key_id(key): public_key_of(key)}
+    found = await verify_delivery(URL, headers, BODY, keys=keys)
     assert found.subscription_id == "s"
+    with pytest.raises(SignatureError) as caught:
+        await verify_delivery(URL, headers, BODY + b" ", keys=keys)
+    assert caught.value.code == "DIGEST_MISMATCH"
+    with pytest.raises(SignatureError) as caught:
+        await verify_delivery(URL, headers | {"Govgate-Delivery": "d2"}, BODY, keys=keys)
+    assert caught.value.code == "SIGNATURE_INVALID"

@@ -1,7 +1,8 @@
 """RFC 9421 request and response signatures, RFC 9530 digests, and key ids.
 
 The RFC 9421 Appendix B.2.6 vector (key `test-key-ed25519` of B.1.4, the B.2 test request)
-must verify with `verify_request`; every refusal is asserted by its stable code. The key
+must verify with `verify_request`; every refusal is asserted by its stable code, for members'
+and the gateway's keys of every algorithm (Ed25519, P-256, and govgate's SM2 `sm2-sm3`). The key
 lookup and nonce check here are small in-memory callbacks; `tests/gateway/members` runs the
 same verification against the real store on SQLite and PostgreSQL.
 """
@@ -19,6 +20,8 @@ from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algor
 
 from gateway.members.errors import KeyFormatError
 from gateway.members.keys import (
+    ALGORITHMS,
+    Algorithm,
     PrivateKey,
     algorithm_of,
     generate_private_key,
@@ -42,6 +45,8 @@ from gateway.signatures import (
     verify_request,
     verify_response,
 )
+from gateway.signatures.algorithms import ALGORITHMS as SIGNERS
+from gateway.signatures.algorithms import one_key
 from gateway.signatures.errors import SignatureError
 
 # --- RFC 9421 Appendix B.1.4 (test-key-ed25519) and B.2 / B.2.6, verbatim -------------------
@@ -192,14 +197,15 @@ def test_key_id_is_the_rfc7638_thumbprint() -> None:
     assert key_id(public_key_from_jwk(dict(jwk))) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
 
 
-@pytest.mark.parametrize("alg", ["ed25519", "ecdsa-p256-sha256"])
-def test_keys_round_trip_through_pem_and_jwk(alg: str) -> None:
-    private = generate_private_key(alg)  # type: ignore[arg-type]
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_keys_round_trip_through_pem_and_jwk(alg: Algorithm) -> None:
+    private = generate_private_key(alg)
     assert key_id(load_private_key(private_key_pem(private))) == key_id(private)
     public = load_public_key(public_key_pem(private))
     assert key_id(public) == key_id(private)
     assert key_id(public_key_from_jwk(dict(public_jwk(public)))) == key_id(private)
     assert list(keys_from_jwks(jwks([private]))) == [key_id(private)]
+    assert algorithm_of(public) == algorithm_of(private) == alg
 
 
 def test_jwks_with_a_kid_that_is_not_the_thumbprint_is_refused() -> None:
@@ -228,8 +234,14 @@ CN_URL_ENCODED = (
 )
 
 
-@pytest.fixture(params=["ed25519", "ecdsa-p256-sha256"])
+@pytest.fixture(params=ALGORITHMS)
 def member_key(request: pytest.FixtureRequest) -> PrivateKey:
+    key: PrivateKey = generate_private_key(request.param)
+    return key
+
+
+@pytest.fixture(params=ALGORITHMS)
+def gateway_key(request: pytest.FixtureRequest) -> PrivateKey:
     key: PrivateKey = generate_private_key(request.param)
     return key
 
@@ -333,12 +345,24 @@ async def test_bad_signatures_are_refused(member_key: PrivateKey) -> None:
     assert await check(member_key, two) == "SIGNATURE_INVALID"
 
 
-async def test_a_key_registered_for_another_algorithm_is_refused() -> None:
-    key = generate_private_key("ed25519")
+@pytest.mark.parametrize("registered", ALGORITHMS)
+async def test_a_key_registered_for_another_algorithm_is_refused(
+    member_key: PrivateKey, registered: Algorithm
+) -> None:
+    """The key id is known, but as a key of another algorithm: whatever signed, it is refused."""
+    if registered == algorithm_of(member_key):
+        return  # covered by every other test: the right algorithm is accepted
     impostor = KnownKey(
-        key_id(key), "ecdsa-p256-sha256", generate_private_key("ecdsa-p256-sha256").public_key()
+        key_id(member_key), registered, generate_private_key(registered).public_key()
     )
-    assert await check(key, signed(key), lookup=Keys(impostor)) == "SIGNATURE_INVALID"
+    assert await check(member_key, signed(member_key), lookup=Keys(impostor)) == (
+        "SIGNATURE_INVALID"
+    )
+    # the right public key, but registered under another algorithm's name
+    mislabelled = KnownKey(key_id(member_key), registered, member_key.public_key())
+    assert await check(member_key, signed(member_key), lookup=Keys(mislabelled)) == (
+        "SIGNATURE_INVALID"
+    )
 
 
 async def test_unknown_and_revoked_keys_are_refused(member_key: PrivateKey) -> None:
@@ -391,14 +415,9 @@ def library_signed(
         method, url, headers = "GET", CN_URL_ENCODED, {"Gov-Purpose": "330100-000-XK-0001"}
 
     message = Message()
-    alg = (
-        algorithms.ED25519
-        if isinstance(key, ed25519.Ed25519PrivateKey)
-        else algorithms.ECDSA_P256_SHA256
-    )
     HTTPMessageSigner(
-        signature_algorithm=alg,
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id(key): key}),
+        signature_algorithm=SIGNERS[algorithm_of(key)],
+        key_resolver=one_key(key_id(key), private_key=key),
     ).sign(message, key_id=key_id(key), nonce=nonce, covered_component_ids=components)
     return message.headers
 
@@ -418,10 +437,12 @@ async def test_required_components_must_be_covered(member_key: PrivateKey) -> No
     assert await check(member_key, no_digest, "POST", url, b"{}") == "COMPONENT_MISSING"
 
 
-def test_signing_with_the_wrong_alg_fails() -> None:
-    key = generate_private_key("ed25519")
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_signing_with_the_wrong_alg_fails(member_key: PrivateKey, alg: Algorithm) -> None:
+    if alg == algorithm_of(member_key):
+        return
     with pytest.raises(SignatureError) as refused:
-        signed(key, alg="ecdsa-p256-sha256")
+        signed(member_key, alg=alg)
     assert refused.value.code == "SIGNING_FAILED"
 
 
@@ -473,8 +494,9 @@ def response_code(
     return "verified"
 
 
-def test_response_signature_is_bound_to_the_request(member_key: PrivateKey) -> None:
-    gateway_key = generate_private_key()
+def test_response_signature_is_bound_to_the_request(
+    member_key: PrivateKey, gateway_key: PrivateKey
+) -> None:
     request = signed(member_key)
     response = respond(gateway_key, request)
     assert '"signature";req;key="govgate"' in response["Signature-Input"]
@@ -489,8 +511,7 @@ def test_response_signature_is_bound_to_the_request(member_key: PrivateKey) -> N
     assert response_code(gateway_key, response, request, url=other_path) == "SIGNATURE_INVALID"
 
 
-def test_response_refusals(member_key: PrivateKey) -> None:
-    gateway_key = generate_private_key("ecdsa-p256-sha256")
+def test_response_refusals(member_key: PrivateKey, gateway_key: PrivateKey) -> None:
     request = signed(member_key)
     response = respond(gateway_key, request)
     assert response_code(gateway_key, response, request, keys={}) == "KEY_UNKNOWN"
