@@ -19,6 +19,11 @@ A window system integrates in a few lines::
             show(item["record"])
         archive(answer.proof())  # the signed request and response, verifiable later
 
+With an SM2 key (`govgate keys generate --alg sm2`) the client signs `sm2-sm3` and hashes in
+SM3: request bodies carry `Content-Digest: sm3=…`, every request says `Want-Content-Digest:
+sm3=10`, and a response whose digest is not SM3 is not accepted (`ResponseNotVerified`). The
+gateway's key may be SM2 too; the client verifies whatever the gateway publishes.
+
 The URL is signed as sent: Chinese and other non-ASCII characters in paths and queries are
 percent-encoded (UTF-8) before signing, as `gateway.signatures.encode_url` requires.
 """
@@ -36,9 +41,10 @@ from typing import Any, Self
 import httpx
 
 from gateway.members.errors import MembersError
-from gateway.members.keys import PrivateKey, PublicKey, key_id, keys_from_jwks
+from gateway.members.keys import PrivateKey, PublicKey, algorithm_of, key_id, keys_from_jwks
 from gateway.signatures import VerifiedResponse, encode_url, sign_request, verify_response
 from gateway.signatures.deliveries import NonceCheck, VerifiedDelivery, verify_delivery
+from gateway.signatures.digests import DigestAlgorithm
 from gateway.signatures.errors import KeyUnknown, SignatureError
 from schemas.codec import to_jsonable
 from schemas.errors import GovgateError
@@ -160,12 +166,21 @@ class GatewayClient:
         gateway_keys: Mapping[str, PublicKey] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        digest: DigestAlgorithm | None = None,
     ) -> None:
-        """`gateway_keys` pins the gateway's keys (no fetch); else they come from its JWKS."""
+        """`gateway_keys` pins the gateway's keys (no fetch); else they come from its JWKS.
+
+        `digest` is the Content-Digest algorithm of request bodies and, unless `sha-256` (what
+        the gateway uses by default), the one asked of responses (`Want-Content-Digest`) and
+        required of them; by default `sm3` for an SM2 key, else `sha-256`.
+        """
         self.base_url = base_url.rstrip("/")
         self.member_id = member_id
         self.keyid = keyid or key_id(private_key)
         self._key = private_key
+        if digest is None:
+            digest = "sm3" if algorithm_of(private_key) == "sm2-sm3" else "sha-256"
+        self.digest: DigestAlgorithm = digest
         self._pinned = gateway_keys is not None
         self._gateway_keys: dict[str, PublicKey] | None = (
             dict(gateway_keys) if gateway_keys is not None else None
@@ -311,6 +326,8 @@ class GatewayClient:
         target = _target(path, params)
         body = b"" if json is None else _dumps(json)
         headers: dict[str, str] = {"Accept": "application/json"}
+        if self.digest != "sha-256":
+            headers["Want-Content-Digest"] = f"{self.digest}=10"
         if purpose is not None:
             headers["Gov-Purpose"] = purpose
         if case is not None:
@@ -318,7 +335,13 @@ class GatewayClient:
         if body:
             headers["Content-Type"] = "application/json"
         signed = sign_request(
-            method, self.base_url + target, headers, body, keyid=self.keyid, private_key=self._key
+            method,
+            self.base_url + target,
+            headers,
+            body,
+            keyid=self.keyid,
+            private_key=self._key,
+            digest=self.digest,
         )
         try:
             response = await self._http.request(method, target, headers=signed, content=body)
@@ -362,6 +385,7 @@ class GatewayClient:
                     request_url=url,
                     request_headers=sent,
                     keys=keys,
+                    digest=None if self.digest == "sha-256" else self.digest,
                 )
             except KeyUnknown as exc:
                 if attempt == 1 or self._pinned:

@@ -10,15 +10,34 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeAlias, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+# The algorithms an operator may allow, by the names they travel under: RFC 9421 signature
+# algorithms (govgate's own `sm2-sm3` among them) and RFC 9530 digest algorithms (and `sm3`).
+# gateway.members.keys.Algorithm and gateway.signatures.digests.DigestAlgorithm are the same
+# names (tests/gateway/test_settings.py holds them equal); `sm2` is read as `sm2-sm3`.
+SignatureAlgorithmName: TypeAlias = Literal["ed25519", "ecdsa-p256-sha256", "sm2-sm3"]
+DigestAlgorithmName: TypeAlias = Literal["sha-256", "sha-512", "sm3"]
+SIGNATURE_ALGORITHM_NAMES: tuple[SignatureAlgorithmName, ...] = get_args(SignatureAlgorithmName)
+DIGEST_ALGORITHM_NAMES: tuple[DigestAlgorithmName, ...] = get_args(DigestAlgorithmName)
+_SIGNING, _DIGESTS = frozenset(SIGNATURE_ALGORITHM_NAMES), frozenset(DIGEST_ALGORITHM_NAMES)
+_ALIASES = {"sm2": "sm2-sm3"}
+
+
+def _unalias(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ALIASES.get(value.strip().lower(), value.strip().lower())
+    if isinstance(value, list | tuple):
+        return type(value)(_unalias(item) for item in value)
+    return value
 
 
 class _Section(BaseModel):
@@ -115,8 +134,21 @@ class GatewaySettings(_Section):
     )
     response_key: Path | None = Field(
         default=None,
-        description="PEM private key (Ed25519 or P-256) the gateway signs responses with; "
-        "default DATA_DIR/keys/gateway.private.pem, generated on first start",
+        description="PEM private key (Ed25519, P-256 or SM2) the gateway signs responses and "
+        "webhooks with; default DATA_DIR/keys/gateway.private.pem, generated on first start",
+    )
+    response_key_alg: SignatureAlgorithmName | None = Field(
+        default=None,
+        description="algorithm of the response key generated on first start (ed25519, "
+        "ecdsa-p256-sha256, sm2-sm3 or its alias sm2); default the first signature "
+        "algorithm of `algorithms`. A key file of another algorithm is refused at start",
+    )
+    algorithms: tuple[SignatureAlgorithmName | DigestAlgorithmName, ...] = Field(
+        default=(*SIGNATURE_ALGORITHM_NAMES, *DIGEST_ALGORITHM_NAMES),
+        description="signature and Content-Digest algorithms the gateway accepts and uses: "
+        "members' keys, request signatures and digests of any other are refused, and the "
+        "gateway's own key must be one. The first digest listed is the one responses use when "
+        'the caller states no preference. SM-only (国密): ["sm2-sm3", "sm3"]',
     )
     previous_keys: tuple[Path, ...] = Field(
         default=(),
@@ -146,6 +178,37 @@ class GatewaySettings(_Section):
     materialize: bool = Field(
         default=True, description="run the materializer (log → lookup store) in this process"
     )
+
+    _aliases = field_validator("response_key_alg", "algorithms", mode="before")(_unalias)
+
+    @model_validator(mode="after")
+    def _algorithms_usable(self) -> GatewaySettings:
+        if len(set(self.algorithms)) != len(self.algorithms):
+            raise ValueError("gateway.algorithms names an algorithm twice")
+        if not self.signature_algorithms:
+            raise ValueError("gateway.algorithms must allow a signature algorithm (sm2-sm3, …)")
+        if not self.digest_algorithms:
+            raise ValueError("gateway.algorithms must allow a digest algorithm (sm3, sha-256, …)")
+        if self.response_key_alg is not None and self.response_key_alg not in self.algorithms:
+            raise ValueError(
+                f"gateway.response_key_alg {self.response_key_alg} is not in gateway.algorithms"
+            )
+        return self
+
+    @property
+    def signature_algorithms(self) -> tuple[SignatureAlgorithmName, ...]:
+        """The allowed signature algorithms, in the operator's order."""
+        return tuple(a for a in self.algorithms if a in _SIGNING)
+
+    @property
+    def digest_algorithms(self) -> tuple[DigestAlgorithmName, ...]:
+        """The allowed digest algorithms, in the operator's order (the first is the default)."""
+        return tuple(a for a in self.algorithms if a in _DIGESTS)
+
+    @property
+    def generated_key_alg(self) -> SignatureAlgorithmName:
+        """The algorithm of a response key generated on first start."""
+        return self.response_key_alg or self.signature_algorithms[0]
 
     @property
     def local_url(self) -> str:

@@ -4,7 +4,8 @@ For each HTTP request this middleware reads the body (refusing more than
 `gateway.max_body_bytes` before anything else runs), lets the app answer into a buffer, writes
 the audit row for `/v1/` requests and waits until it is committed (a request whose row is not
 durable is answered 503, never with its data), signs the response with the gateway's key,
-bound to the request (RFC 9421 §2.4), observes the metrics, and only then sends it.
+bound to the request (RFC 9421 §2.4), its Content-Digest in the algorithm the request asked for
+(`gateway.signatures.digests.response_digest`), observes the metrics, and only then sends it.
 
 A Server-Sent Events answer (`text/event-stream`, the feed) cannot wait for its end: its
 audit row is committed and its head signed (status and the request binding, no
@@ -29,6 +30,7 @@ from gateway.api.services import Services
 from gateway.audit.errors import AuditError
 from gateway.audit.log import AuditEntry
 from gateway.signatures import sign_response
+from gateway.signatures.digests import WANT_CONTENT_DIGEST, DigestAlgorithm, response_digest
 from gateway.signatures.errors import SignatureError
 
 logger = logging.getLogger(__name__)
@@ -210,6 +212,7 @@ class AuditedSignedResponses:
     def _sign(self, scope: Scope, svc: Services, answer: _Answer, body: bytes | None) -> _Answer:
         status, raw, _ = answer
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
+        request_headers = Headers(scope=scope)
         try:
             signed = sign_response(
                 status,
@@ -217,9 +220,10 @@ class AuditedSignedResponses:
                 body,
                 request_method=scope["method"],
                 request_url=request_url(scope),
-                request_headers=Headers(scope=scope),
+                request_headers=request_headers,
                 keyid=svc.keys.keyid,
                 private_key=svc.keys.private_key,
+                digest=_digest(request_headers, svc.settings.gateway.digest_algorithms),
             )
         except SignatureError as exc:  # e.g. a request header that cannot be signed over
             logger.warning("response to %s left unsigned: %s", scope["path"], exc)
@@ -230,6 +234,17 @@ class AuditedSignedResponses:
             if k not in headers
         ]
         return status, [*raw, *added], answer[2]
+
+
+def _digest(request: Headers, allowed: tuple[str, ...]) -> DigestAlgorithm:
+    """The Content-Digest algorithm the request asked for (Want-Content-Digest, else its own
+    Content-Digest's), among `allowed`; else the first of `allowed`."""
+    asked = {
+        name: ", ".join(request.getlist(name))
+        for name in (WANT_CONTENT_DIGEST, "content-digest")
+        if name in request
+    }
+    return response_digest(asked, allowed)
 
 
 def _template(scope: Scope) -> str:

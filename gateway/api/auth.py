@@ -62,6 +62,7 @@ async def signed_caller(request: Request) -> Caller:
         nonces=svc.nonces.use,
         max_age=settings.max_signature_age_s,
         clock_skew=settings.clock_skew_s,
+        algorithms=settings.algorithms,  # an SM-only gateway: sm2-sm3 signatures, sm3 digests
     )
     if verified.owner is None:  # every member key has an owner; a lookup without one is a bug
         raise SignatureInvalid("the key has no member")

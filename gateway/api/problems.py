@@ -99,6 +99,12 @@ KINDS: dict[str, _Kind] = {
     "SIGNATURE_EXPIRED": _Kind(401, "Signature expired", "Sign the request anew."),
     "NONCE_REPLAYED": _Kind(401, "Nonce replayed", "Every request needs a fresh nonce."),
     "DIGEST_MISMATCH": _Kind(400, "Digest mismatch", "The body does not match Content-Digest."),
+    "ALGORITHM_NOT_ALLOWED": _Kind(
+        401, "Algorithm not allowed", "This gateway does not accept keys of this algorithm."
+    ),
+    "DIGEST_NOT_ALLOWED": _Kind(
+        400, "Digest not allowed", "Use a Content-Digest algorithm this gateway accepts."
+    ),
     "PURPOSE_MISSING": _Kind(
         400, "Purpose missing", "Name the item (事项编码) served in Gov-Purpose."
     ),

@@ -26,9 +26,12 @@ from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.members.cache import MemberCache
+from gateway.members.errors import AlgorithmNotAllowed, KeyFormatError
 from gateway.members.keys import (
     PrivateKey,
     PublicKey,
+    algorithm_of,
+    check_allowed,
     generate_private_key,
     key_id,
     read_private_key,
@@ -85,15 +88,36 @@ def services(request: Request) -> Services:
 
 
 def load_signing_keys(settings: Settings) -> SigningKeys:
-    """The configured response key, or DATA_DIR/keys/gateway.private.pem (made if missing)."""
-    path = settings.gateway.response_key
+    """The configured response key, or DATA_DIR/keys/gateway.private.pem (made if missing, in
+    `gateway.generated_key_alg`: `sm2-sm3` on an SM-only gateway).
+
+    A key of an algorithm `gateway.algorithms` does not allow, or not the one
+    `gateway.response_key_alg` names, is refused (`AlgorithmNotAllowed`, `KeyFormatError`):
+    the gateway does not start rather than sign with what the operator ruled out. Previous
+    keys are published whatever their algorithm, so that proofs kept from before a switch to
+    SM2 keep verifying.
+    """
+    gateway = settings.gateway
+    path = gateway.response_key
     if path is None:
         path = settings.data_dir / "keys" / f"{KEY_NAME}.private.pem"
         if not path.exists():
-            write_key_pair(path.parent, generate_private_key("ed25519"), name=KEY_NAME)
-            logger.info("generated the gateway's response-signing key at %s", path)
+            key = generate_private_key(gateway.generated_key_alg)
+            write_key_pair(path.parent, key, name=KEY_NAME)
+            logger.info("generated the gateway's %s response key at %s", algorithm_of(key), path)
     key = read_private_key(path)
-    previous = tuple(read_public_key(p) for p in settings.gateway.previous_keys)
+    alg = algorithm_of(key)
+    if gateway.response_key_alg is not None and alg != gateway.response_key_alg:
+        raise KeyFormatError(
+            f"{path} is an {alg} key, not {gateway.response_key_alg} "
+            "(GOVGATE_GATEWAY_RESPONSE_KEY_ALG); move it aside to generate one, and list its "
+            "public key in GOVGATE_GATEWAY_PREVIOUS_KEYS to keep old proofs verifiable"
+        )
+    try:
+        check_allowed(key, gateway.algorithms)
+    except AlgorithmNotAllowed as exc:
+        raise AlgorithmNotAllowed(f"the gateway's response key {path}: {exc.detail}") from exc
+    previous = tuple(read_public_key(p) for p in gateway.previous_keys)
     return SigningKeys(key_id(key), key, (key, *previous))
 
 
@@ -179,6 +203,7 @@ def _deliverer(found: Services) -> Deliverer:
         found.settings.webhooks,
         keyid=found.keys.keyid,
         private_key=found.keys.private_key,
+        digest=found.settings.gateway.digest_algorithms[0],
         metrics=found.metrics,
     )
 

@@ -2,7 +2,8 @@
 
 For operators checking a member's access by hand: the request is signed with the member's
 private key, the response's signature is checked against the gateway's published keys, and
-the JSON is printed, refusals included, with whether the signature verified.
+the JSON is printed, refusals included, with whether the signature verified. An SM2 key
+signs `sm2-sm3` and asks for SM3 digests (`--digest` chooses another).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway.client import Answer, GatewayClient, GatewayError, GatewayRefused
 from gateway.members.errors import MembersError
 from gateway.members.keys import read_private_key
 from gateway.settings import Settings
+from gateway.signatures.digests import DIGEST_ALGORITHMS, DigestAlgorithm
 
 _PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -35,6 +37,12 @@ _PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     "http://127.0.0.1:8080 unless set).",
 )
 @click.option("--data", help="A JSON body (for POST).")
+@click.option(
+    "--digest",
+    type=click.Choice(DIGEST_ALGORITHMS),
+    help="Content-Digest algorithm of the body and of the answer (default: sm3 with an SM2 "
+    "key, else sha-256).",
+)
 @click.argument("method")
 @click.argument("path")
 def call(
@@ -45,6 +53,7 @@ def call(
     case_no: str | None,
     url: str | None,
     data: str | None,
+    digest: DigestAlgorithm | None,
     method: str,
     path: str,
 ) -> None:
@@ -59,7 +68,9 @@ def call(
     params = dict(parse_qsl(query, keep_blank_values=True))
 
     async def run() -> Answer:
-        async with GatewayClient(url, member_id=member_id, private_key=key, keyid=keyid) as gw:
+        async with GatewayClient(
+            url, member_id=member_id, private_key=key, keyid=keyid, digest=digest
+        ) as gw:
             return await gw.request(
                 method.upper(), path, purpose=purpose, case=case_no, json=body, params=params
             )
@@ -76,7 +87,10 @@ def call(
 
 def _show(answer: Answer) -> None:
     data: Any = answer.data
+    digest = answer.response.headers.get("content-digest", "").partition("=")[0] or "none"
     click.echo(
-        f"{answer.status} signature verified (gateway key {answer.verified.keyid})", err=True
+        f"{answer.status} signature verified (gateway key {answer.verified.keyid}, "
+        f"Content-Digest {digest})",
+        err=True,
     )
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -14,8 +14,11 @@ import click
 from gateway.members.errors import MembersError
 from gateway.members.keys import (
     ALGORITHMS,
-    check_algorithm,
+    ALIASES,
+    PublicKey,
+    check_allowed,
     generate_private_key,
+    parse_algorithm,
     read_public_key,
     write_key_pair,
 )
@@ -47,7 +50,7 @@ def _with_store(action: Callable[[MembersStore], Awaitable[T]]) -> T:
 
 @click.group()
 def keys() -> None:
-    """Key pairs (Ed25519 or ECDSA P-256) for members and for the gateway itself."""
+    """Key pairs (Ed25519, ECDSA P-256 or SM2) for members and for the gateway itself."""
 
 
 @keys.command()
@@ -58,16 +61,38 @@ def keys() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for NAME.private.pem (mode 0600) and NAME.public.pem.",
 )
-@click.option("--alg", type=click.Choice(ALGORITHMS), default="ed25519", show_default=True)
+@click.option(
+    "--alg",
+    type=click.Choice([*ALGORITHMS, *ALIASES]),
+    default="ed25519",
+    show_default=True,
+    help="RFC 9421 algorithm name; sm2 is sm2-sm3 (国密 SM2 with SM3).",
+)
 @click.option("--name", default=None, help="File name stem; default: the key id.")
 def generate(out_dir: Path, alg: str, name: str | None) -> None:
-    """Generate a key pair and print its key id (the RFC 7638 thumbprint)."""
+    """Generate a key pair and print its key id (the RFC 7638 thumbprint).
+
+    The files are PKCS#8 (private, mode 0600) and SubjectPublicKeyInfo (public) PEM; an SM2
+    pair is what OpenSSL, Tongsuo and GmSSL write for the curve sm2p256v1.
+    """
     try:
-        files = write_key_pair(out_dir, generate_private_key(check_algorithm(alg)), name=name)
+        files = write_key_pair(out_dir, generate_private_key(parse_algorithm(alg)), name=name)
     except MembersError as exc:
         raise _fail(exc) from exc
     click.echo(files.keyid)
-    click.echo(f"wrote {files.private_path} (private, 0600) and {files.public_path}", err=True)
+    click.echo(
+        f"wrote {files.alg} {files.private_path} (private, 0600) and {files.public_path}", err=True
+    )
+
+
+def _member_key(path: Path) -> PublicKey:
+    """A member's public key from its PEM file, of an algorithm `gateway.algorithms` allows."""
+    try:
+        key = read_public_key(path)
+        check_allowed(key, Settings().gateway.algorithms)
+    except MembersError as exc:
+        raise _fail(exc) from exc
+    return key
 
 
 @click.group()
@@ -105,10 +130,7 @@ def add_member(
 ) -> None:
     """Register MEMBER_ID (e.g. kecheng-window) with its public key and grants."""
     grants = _grants(grant_texts)
-    try:
-        key = read_public_key(public_key)
-    except MembersError as exc:
-        raise _fail(exc) from exc
+    key = _member_key(public_key)
     member = _with_store(
         lambda store: store.add_member(member_id, roles, name=name, keys=[key], grants=grants)
     )
@@ -182,11 +204,9 @@ def revoke(member_id: str) -> None:
 @click.argument("member_id")
 @click.option("--public-key", "public_key", required=True, type=_PEM_FILE, help="PEM file.")
 def add_key(member_id: str, public_key: Path) -> None:
-    """Add a key to MEMBER_ID (roll-over: the old key stays valid until revoked)."""
-    try:
-        key = read_public_key(public_key)
-    except MembersError as exc:
-        raise _fail(exc) from exc
+    """Add a key to MEMBER_ID (roll-over: the old key stays valid until revoked; the new
+    one may be of another algorithm, e.g. SM2 beside Ed25519)."""
+    key = _member_key(public_key)
     added = _with_store(lambda store: store.add_key(member_id, key))
     click.echo(added.keyid)
 

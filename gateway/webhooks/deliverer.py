@@ -48,6 +48,7 @@ from gateway.members.keys import PrivateKey
 from gateway.metrics import Metrics
 from gateway.settings import WebhooksSettings
 from gateway.signatures.deliveries import sign_delivery
+from gateway.signatures.digests import DigestAlgorithm
 from gateway.store.errors import StoreError
 from gateway.webhooks.errors import DeliveryFailed
 from gateway.webhooks.payload import batch_body, cloudevent
@@ -115,11 +116,15 @@ class Deliverer:
         *,
         keyid: str,
         private_key: PrivateKey,
+        digest: DigestAlgorithm = "sha-256",
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """Deliveries are signed with `private_key` (the gateway's response key) and carry
+        their Content-Digest in `digest` (the gateway's first allowed: `sm3` when SM-only)."""
         self.store, self.log, self.codec, self.settings = store, log, codec, settings
         self.keyid, self.private_key, self.metrics = keyid, private_key, metrics
+        self.digest = digest
         self.owner = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.lease_ms = int(settings.lease_s * 1000)
         self._poll_s = min(1.0, settings.lease_s / 4)
@@ -251,6 +256,7 @@ class Deliverer:
             delivery_id=str(uuid.uuid4()),
             keyid=self.keyid,
             private_key=self.private_key,
+            digest=self.digest,
         )
         headers["User-Agent"] = f"govgate-webhooks/{__version__}"
         assert self._http is not None, "deliveries run only inside run()"

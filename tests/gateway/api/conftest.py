@@ -1,4 +1,9 @@
-"""A gateway app on SQLite in tmp_path, a member per role, and a client that signs as any."""
+"""A gateway app on SQLite in tmp_path, a member per role, and a client that signs as any.
+
+`profile` says which algorithms the gateway and its members use: Ed25519 members by default;
+a module that overrides the fixture with parameters (`PROFILES`) runs its tests for P-256 and
+SM2 members, and on an SM-only (国密) gateway, alike.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,11 @@ from gateway.api.app import create_app
 from gateway.api.services import Services
 from gateway.audit.chain import GENESIS
 from gateway.lookup import replay
-from gateway.members.keys import PrivateKey, generate_private_key, key_id
+from gateway.members.keys import Algorithm, PrivateKey, generate_private_key, key_id
 from gateway.members.store import Grant
 from gateway.settings import DatabaseSettings, GatewaySettings, Settings
 from gateway.signatures import encode_url, sign_request
+from gateway.signatures.digests import DigestAlgorithm
 from gateway.store.engine import make_engine, migrate
 from gateway.store.tables import metadata
 from schemas.codec import EventCodec
@@ -30,14 +36,43 @@ PURPOSE = "11330802002493025K3330111703000"  # 事项编码 of the samples' case
 codec = EventCodec()
 
 
+@dataclass(frozen=True)
+class Profile:
+    """The algorithms of a test gateway: its members' keys and body digests, and settings."""
+
+    name: str
+    member_alg: Algorithm = "ed25519"
+    digest: DigestAlgorithm = "sha-256"
+    gateway: dict[str, Any] = field(default_factory=dict)  # GatewaySettings overrides
+
+    def __str__(self) -> str:
+        return self.name
+
+
+SM_ONLY = {"algorithms": ("sm2-sm3", "sm3")}
+PROFILES = [
+    Profile("ed25519"),
+    Profile("p256", "ecdsa-p256-sha256"),
+    Profile("sm2", "sm2-sm3", "sm3"),  # SM2 members of a gateway that takes every algorithm
+    Profile("sm-only", "sm2-sm3", "sm3", SM_ONLY),  # … and of an SM-only one, its key SM2
+]
+
+
+@pytest.fixture
+def profile() -> Profile:
+    """Ed25519 members; modules override this with `params=PROFILES` to run every profile."""
+    return PROFILES[0]
+
+
 @dataclass
 class Signer:
     member_id: str
     key: PrivateKey
+    claimed_keyid: str | None = None  # sign under another key's id (a forgery)
 
     @property
     def keyid(self) -> str:
-        return key_id(self.key)
+        return self.claimed_keyid or key_id(self.key)
 
 
 @dataclass
@@ -45,6 +80,7 @@ class Gateway:
     app: FastAPI
     client: httpx.AsyncClient
     members: dict[str, Signer] = field(default_factory=dict)
+    profile: Profile = PROFILES[0]
 
     @property
     def services(self) -> Services:
@@ -53,9 +89,14 @@ class Gateway:
         return found
 
     async def add_member(
-        self, member_id: str, *roles: str, grants: tuple[Grant, ...] = ()
+        self,
+        member_id: str,
+        *roles: str,
+        grants: tuple[Grant, ...] = (),
+        alg: Algorithm | None = None,
     ) -> Signer:
-        key = generate_private_key("ed25519")
+        """A member with a fresh key of `alg` (the profile's by default)."""
+        key = generate_private_key(alg or self.profile.member_alg)
         await self.services.members.add_member(
             member_id, roles, keys=[key.public_key()], grants=grants
         )
@@ -79,6 +120,7 @@ class Gateway:
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
         created: int | None = None,
+        digest: DigestAlgorithm | None = None,
     ) -> httpx.Request:
         sent = dict(headers or {})
         if purpose is not None:
@@ -96,6 +138,7 @@ class Gateway:
                 keyid=signer.keyid,
                 private_key=signer.key,
                 created=created,
+                digest=digest or self.profile.digest,
             )
         return self.client.build_request(method, encode_url(path), headers=sent, content=body)
 
@@ -134,13 +177,15 @@ async def reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def gw(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Gateway]:
+async def gw(
+    request: pytest.FixtureRequest, data_dir: Path, profile: Profile
+) -> AsyncIterator[Gateway]:
     url = None
     if request.param == "postgres":
         url = str(request.getfixturevalue("pg_url"))
         await reset_postgres(url)
-    app = create_app(gateway_settings(data_dir, url))
+    app = create_app(gateway_settings(data_dir, url, **profile.gateway))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield Gateway(app, client)
+            yield Gateway(app, client, profile=profile)

@@ -1,4 +1,8 @@
-"""Every signature refusal: status, stable code, problem details, and its audit row."""
+"""Every signature refusal: status, stable code, problem details, and its audit row.
+
+The matrix runs for every profile of `tests.gateway.api.conftest.PROFILES`: Ed25519, P-256 and
+SM2 members, and SM2 members of an SM-only (国密) gateway; each refusal is the same for all.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from gateway.audit.tables import audit_rows
-from gateway.members.keys import generate_private_key
+from gateway.members.keys import ALGORITHMS, Algorithm, algorithm_of, generate_private_key
 from gateway.members.store import Grant
-from tests.gateway.api.conftest import Gateway, Signer
+from tests.gateway.api.conftest import PROFILES, Gateway, Profile, Signer
 from tests.samples import certificate, company
 
 HOLDER = company()["id_number"]
 LIST = f"/v1/certificates?holder_id={HOLDER}"
+
+
+@pytest.fixture(params=PROFILES, ids=str)
+def profile(request: pytest.FixtureRequest) -> Profile:
+    found: Profile = request.param
+    return found
 
 
 @pytest.fixture
@@ -76,9 +86,20 @@ async def test_bad_signature(gw: Gateway, window: Signer) -> None:
 
 
 async def test_unknown_key(gw: Gateway, window: Signer) -> None:
-    stranger = Signer("window", generate_private_key("ed25519"))
+    stranger = Signer("window", generate_private_key(gw.profile.member_alg))
     response = await gw.client.send(gw.signed("GET", LIST, stranger))
     await assert_refused_and_audited(gw, response, 401, "KEY_UNKNOWN")
+
+
+@pytest.mark.parametrize("other", ALGORITHMS)
+async def test_wrong_algorithm_for_the_key(gw: Gateway, window: Signer, other: Algorithm) -> None:
+    """A signature under the window's key id, made with a key of another algorithm (so it says
+    `alg="other"`): refused as invalid, whatever the two algorithms are."""
+    if other == algorithm_of(window.key):
+        return
+    forger = Signer("window", generate_private_key(other), claimed_keyid=window.keyid)
+    response = await gw.client.send(gw.signed("GET", LIST, forger))
+    await assert_refused_and_audited(gw, response, 401, "SIGNATURE_INVALID")
 
 
 async def test_revoked_key(gw: Gateway, window: Signer) -> None:

@@ -1,7 +1,9 @@
-"""`govgate call` against a real `govgate up` on a port of its own, as an operator would run it."""
+"""`govgate call` against a real `govgate up` on a port of its own, as an operator would run it:
+an Ed25519 member of a default gateway, and an SM2 member of an SM-only (国密) one."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -16,11 +18,24 @@ from tests.conftest import free_port
 HOLDER = "91330802MA2D4K7X09"
 
 
+SM_ONLY = {"GOVGATE_GATEWAY_ALGORITHMS": '["sm2-sm3", "sm3"]'}
+
+
+@pytest.fixture(params=[("ed25519", {}), ("sm2", SM_ONLY)], ids=["ed25519", "sm-only"])
+def setup(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
+    """The member's key algorithm (`keys generate --alg`) and the gateway's settings."""
+    found: tuple[str, dict[str, str]] = request.param
+    return found
+
+
 @pytest.fixture
-def gateway(govgate_bin: str, data_dir: Path) -> Iterator[dict[str, str]]:
+def gateway(
+    govgate_bin: str, data_dir: Path, setup: tuple[str, dict[str, str]]
+) -> Iterator[dict[str, str]]:
     """A gateway on a free port (not 8080); yields the environment that points at it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGATE_")}
     env |= {"GOVGATE_DATA_DIR": str(data_dir), "GOVGATE_GATEWAY_PORT": str(free_port())}
+    env |= setup[1]
     output = data_dir / "up.log"
     with output.open("wb") as out:
         process = subprocess.Popen([govgate_bin, "up"], env=env, stdout=out, stderr=out)
@@ -49,10 +64,12 @@ def govgate(govgate_bin: str, env: dict[str, str], *args: str) -> subprocess.Com
 
 
 def test_call_reaches_the_gateway_on_the_configured_port(
-    govgate_bin: str, gateway: dict[str, str], tmp_path: Path
+    govgate_bin: str, gateway: dict[str, str], tmp_path: Path, setup: tuple[str, dict[str, str]]
 ) -> None:
-    keys = tmp_path / "keys"
-    made = govgate(govgate_bin, gateway, "keys", "generate", "--out", str(keys), "--name", "aud")
+    keys, alg = tmp_path / "keys", setup[0]
+    made = govgate(
+        govgate_bin, gateway, "keys", "generate", "--out", str(keys), "--name", "aud", "--alg", alg
+    )
     assert made.returncode == 0, made.stderr
     added = govgate(
         govgate_bin, gateway, "members", "add", "portal", "--role", "auditor",
@@ -65,4 +82,11 @@ def test_call_reaches_the_gateway_on_the_configured_port(
     )  # fmt: skip
     assert called.returncode == 0, called.stderr
     assert "200 signature verified" in called.stderr
+    digest = "sm3" if alg == "sm2" else "sha-256"
+    assert f"Content-Digest {digest})" in called.stderr
     assert '"items": []' in called.stdout
+    if alg == "sm2":  # the gateway signs with SM2 too, and publishes that key only
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{gateway['GOVGATE_GATEWAY_PORT']}/.well-known/govgate-keys"
+        ) as published:
+            assert [k["alg"] for k in json.load(published)["keys"]] == ["SM2SM3"]

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli.members import keys, members
+from gateway.crypto.sm2 import SM2PrivateKey
 from gateway.members.keys import key_id, read_private_key, read_public_key
 
 
@@ -130,3 +131,44 @@ def test_a_key_id_starting_with_a_dash_is_an_argument_not_an_option(run: CliRunn
     result = run.invoke(members, ["revoke-key", "-6bQk1xMZbFSnO0tu4wYb0QbNwCG5n"])
     fails_with(result, "UNKNOWN_KEY")
     assert "-6bQk1xMZbFSnO0tu4wYb0QbNwCG5n" in result.output
+
+
+def test_an_sm2_key_beside_an_ed25519_one_during_a_roll_over(
+    run: CliRunner, tmp_path: Path
+) -> None:
+    """`keys generate --alg sm2` (alias of sm2-sm3), and a member moving from Ed25519 to SM2."""
+    out = str(tmp_path / "keys")
+    old = ok(run.invoke(keys, ["generate", "--out", out, "--name", "old"])).strip()
+    made = run.invoke(keys, ["generate", "--out", out, "--name", "new", "--alg", "sm2"])
+    new = ok(made).strip()
+    assert "wrote sm2-sm3 " in made.stderr
+    assert isinstance(read_private_key(Path(out) / "new.private.pem"), SM2PrivateKey)
+    assert key_id(read_public_key(Path(out) / "new.public.pem")) == new
+    add = ["add", "window", "--role", "consumer", "--public-key", f"{out}/old.public.pem"]
+    ok(run.invoke(members, add))
+    assert ok(run.invoke(members, ["add-key", "window", "--public-key", f"{out}/new.public.pem"]))
+    listed = ok(run.invoke(members, ["list", "--json"]))
+    [entry] = [json.loads(line) for line in listed.splitlines()]
+    assert [(k["keyid"], k["alg"], k["status"]) for k in entry["keys"]] == [
+        (old, "ed25519", "active"),
+        (new, "sm2-sm3", "active"),
+    ]
+
+
+def test_an_sm_only_gateway_takes_no_other_keys(run: CliRunner, tmp_path: Path) -> None:
+    out = str(tmp_path / "keys")
+    ok(run.invoke(keys, ["generate", "--out", out, "--name", "ed"]))
+    ok(run.invoke(keys, ["generate", "--out", out, "--name", "sm", "--alg", "sm2-sm3"]))
+    sm_only = {"GOVGATE_GATEWAY_ALGORITHMS": '["sm2", "sm3"]'}
+    add = ["add", "window", "--role", "consumer", "--public-key"]
+    fails_with(
+        run.invoke(members, [*add, f"{out}/ed.public.pem"], env=sm_only), "ALGORITHM_NOT_ALLOWED"
+    )
+    ok(run.invoke(members, [*add, f"{out}/sm.public.pem"], env=sm_only))
+    refused = run.invoke(
+        members, ["add-key", "window", "--public-key", f"{out}/ed.public.pem"], env=sm_only
+    )
+    fails_with(refused, "ALGORITHM_NOT_ALLOWED")
+    assert "ed25519 keys are not allowed here (GOVGATE_GATEWAY_ALGORITHMS allows sm2-sm3)" in (
+        refused.stderr
+    )

@@ -34,7 +34,7 @@ from gateway.signatures.deliveries import verify_delivery
 from gateway.signatures.errors import SignatureError
 from schemas.codec import EventCodec
 from tests.conftest import Broker, free_port
-from tests.gateway.api.conftest import Gateway, reset_postgres
+from tests.gateway.api.conftest import PROFILES, Gateway, Profile, reset_postgres
 from tests.samples import case_event
 
 codec = EventCodec()
@@ -258,14 +258,16 @@ def published_keys(app: FastAPI) -> dict[str, PublicKey]:
 
 
 @contextlib.asynccontextmanager
-async def open_hooks(settings: Settings, receiver: Receiver | None = None) -> AsyncIterator[Hooks]:
+async def open_hooks(
+    settings: Settings, receiver: Receiver | None = None, profile: Profile = PROFILES[0]
+) -> AsyncIterator[Hooks]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         if receiver is not None:
             receiver.keys = published_keys(app)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield Hooks(app, client)
+            yield Hooks(app, client, profile=profile)
 
 
 BACKENDS = [

@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+
+from gateway.members.keys import algorithm_of
+from tests.gateway.api.conftest import PROFILES, SM_ONLY
 from tests.gateway.webhooks.conftest import (
     Hooks,
     Receiver,
     assert_in_order_per_key,
     case_events,
+    open_hooks,
     until,
+    webhook_settings,
 )
 
 MakeHooks = Callable[..., contextlib.AbstractAsyncContextManager[Hooks]]
@@ -61,6 +68,28 @@ async def _failures(hooks: Hooks, subscription_id: str, at_least: int) -> bool:
 
 async def _delivered(hooks: Hooks, subscription_id: str, count: int) -> bool:
     return (await hooks.subscription(subscription_id))["delivered"] >= count
+
+
+async def test_an_sm_only_gateway_signs_deliveries_with_sm2_and_sm3(
+    data_dir: Path, request: pytest.FixtureRequest, receiver: Receiver
+) -> None:
+    base = webhook_settings(data_dir, "sqlite", request)
+    sm_only = base.gateway.model_copy(update=SM_ONLY)
+    [profile] = [p for p in PROFILES if p.name == "sm-only"]
+    settings = base.model_copy(update={"gateway": sm_only})
+    async with open_hooks(settings, receiver, profile) as hooks:
+        assert algorithm_of(hooks.services.keys.private_key) == "sm2-sm3"
+        await hooks.add_member("sup", "subscriber")
+        await receiver.start()
+        await hooks.subscribe(receiver, start="beginning")
+        sent = case_events(2, 2)
+        await hooks.append(sent)
+        await until(lambda: len(receiver.events) >= len(sent))
+    assert receiver.rejected == []  # verified with the gateway's published SM2 key
+    assert_in_order_per_key(receiver.events, sent)
+    for _, headers, _ in receiver.raw:
+        assert headers["content-digest"].startswith("sm3=:")
+        assert 'alg="sm2-sm3"' in headers["signature-input"]
 
 
 async def test_filter_and_start_position(hooks: Hooks, receiver: Receiver) -> None:
