@@ -2,15 +2,20 @@
 FastAPI endpoint returning the same JSON, in the same run, under the same load generator.
 
 Usage: python bench/lookup.py [--certificates N] [--connections C] [--seconds S] [--warmup W]
-                              [--workers P] [--postgres URL]
+                              [--workers P] [--postgres URL] [--alg ed25519|sm2]
 
-Both servers are real uvicorn processes on loopback ports, children of this one, run one after
+The servers are real uvicorn processes on loopback ports, children of this one, run one after
 the other (never together, so they do not share the CPUs):
   gateway   create_app on SQLite in a temporary folder (or, with --postgres URL, on a new
             database on that PostgreSQL server, dropped after): members, keys and grants, N
             certificates materialized from the log; each request verified (RFC 9421 signature,
             key lookup, nonce stored once), authorized for its purpose, looked up, masked,
-            audited (its row committed before the answer) and the response signed
+            audited (its row committed before the answer) and the response signed; Ed25519
+            member and gateway keys, SHA-256 response digests
+  gateway-sm2  with --alg sm2, then the same on an SM-only gateway (国密: GOVGATE_GATEWAY_
+            ALGORITHMS=["sm2-sm3", "sm3"]) in a fresh folder or database: SM2 member and gateway
+            keys, requests asking Want-Content-Digest: sm3, responses signed sm2-sm3 with SM3
+            digests; printed beside the Ed25519 gateway of the same run
   baseline  one FastAPI route that returns a certificate lookup's JSON from a dict in memory
 With --workers P, each server runs P processes on its port: the gateway as `govgate up
 --workers P` does (gateway.api.workers.WorkerPool), the baseline under uvicorn's own workers.
@@ -54,7 +59,14 @@ def cert_id(i: int) -> str:
     return f"330802-YYZZ-{i:06d}"
 
 
-def gateway_settings(data_dir: Path) -> Any:
+PROFILES: dict[str, dict[str, Any]] = {  # the gateway's algorithms: GatewaySettings overrides
+    "ed25519": {},
+    "sm2": {"algorithms": ("sm2-sm3", "sm3")},  # SM-only: its key SM2, its digests SM3
+}
+MEMBER_ALG = {"ed25519": "ed25519", "sm2": "sm2-sm3"}
+
+
+def gateway_settings(data_dir: Path, profile: str = "ed25519") -> Any:
     """The gateway's settings: SQLite in `data_dir`, or the database in $GOVGATE_BENCH_DB."""
     from pydantic import SecretStr
 
@@ -65,7 +77,9 @@ def gateway_settings(data_dir: Path) -> Any:
         data_dir=data_dir,
         database=DatabaseSettings(url=SecretStr(url) if url else None),
         gateway=GatewaySettings(
-            audit_secret=SecretStr("bench-audit-secret-0123456789"), materialize=False
+            audit_secret=SecretStr("bench-audit-secret-0123456789"),
+            materialize=False,
+            **PROFILES[profile],
         ),
     )
 
@@ -97,7 +111,7 @@ def fresh_postgres(server_url: str | None) -> Iterator[None]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def prepare(data_dir: Path, certificates: int) -> None:
+async def prepare(data_dir: Path, certificates: int, profile: str = "ed25519") -> None:
     """Members, the window's key and grant, and `certificates` certificates materialized."""
     from gateway.api.services import open_services
     from gateway.lookup import replay
@@ -105,9 +119,9 @@ async def prepare(data_dir: Path, certificates: int) -> None:
     from gateway.members.store import Grant
     from tests.samples import certificate, person
 
-    key = generate_private_key("ed25519")
+    key = generate_private_key(MEMBER_ALG[profile])  # type: ignore[arg-type]
     write_key_pair(data_dir, key, name=KEY_FILE.removesuffix(".private.pem"))
-    async with open_services(gateway_settings(data_dir)) as svc:
+    async with open_services(gateway_settings(data_dir, profile)) as svc:
         grant = Grant("certificate", "YYZZ", PURPOSE)
         await svc.members.add_member(MEMBER, ["consumer"], keys=[key.public_key()], grants=[grant])
         batch = []
@@ -120,7 +134,7 @@ async def prepare(data_dir: Path, certificates: int) -> None:
         await replay(svc.log, svc.engine, streams=["certificates"])
 
 
-def serve(kind: str, data_dir: Path, port: int, workers: int) -> None:
+def serve(kind: str, data_dir: Path, port: int, workers: int, profile: str = "ed25519") -> None:
     """A child process: the gateway or the baseline under uvicorn on 127.0.0.1:`port`, in
     `workers` processes (the gateway's as `govgate up --workers`, the baseline's uvicorn's)."""
     import uvicorn
@@ -140,7 +154,7 @@ def serve(kind: str, data_dir: Path, port: int, workers: int) -> None:
     if workers > 1:
         from gateway.api.workers import WorkerPool
 
-        pool = WorkerPool(gateway_settings(data_dir), "127.0.0.1", port, workers)
+        pool = WorkerPool(gateway_settings(data_dir, profile), "127.0.0.1", port, workers)
 
         async def run_pool() -> None:
             stop = asyncio.Event()
@@ -152,7 +166,7 @@ def serve(kind: str, data_dir: Path, port: int, workers: int) -> None:
         return
     from gateway.api.app import create_app
 
-    app = create_app(gateway_settings(data_dir), freeze_heap=True)  # as `govgate up`
+    app = create_app(gateway_settings(data_dir, profile), freeze_heap=True)  # as `govgate up`
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -170,20 +184,24 @@ def baseline_app() -> Any:
     return app
 
 
-def signed_pool(data_dir: Path, count: int, certificates: int, host: str) -> list[bytes]:
-    """`count` requests as bytes on the wire, each signed with a nonce of its own."""
+def signed_pool(
+    data_dir: Path, count: int, certificates: int, host: str, profile: str = "ed25519"
+) -> list[bytes]:
+    """`count` requests as bytes on the wire, each signed with a nonce of its own (an SM2
+    member's ask for SM3 response digests, as `GatewayClient` does)."""
     from gateway.members.keys import key_id, read_private_key
     from gateway.signatures import sign_request
 
     key = read_private_key(data_dir / KEY_FILE)
     keyid = key_id(key)
     rng = random.Random(1)
+    asked = {"Gov-Purpose": PURPOSE}
+    if profile == "sm2":
+        asked["Want-Content-Digest"] = "sm3=10"
     pool = []
     for _ in range(count):
         path = f"/v1/certificates/{cert_id(rng.randrange(certificates))}"
-        headers = sign_request(
-            "GET", f"http://gateway{path}", {"Gov-Purpose": PURPOSE}, keyid=keyid, private_key=key
-        )
+        headers = sign_request("GET", f"http://gateway{path}", asked, keyid=keyid, private_key=key)
         lines = [
             f"GET {path} HTTP/1.1",
             f"Host: {host}",
@@ -266,7 +284,9 @@ async def run_load(
     }
 
 
-def start_server(kind: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    kind: str, data_dir: Path, workers: int, profile: str = "ed25519"
+) -> tuple[subprocess.Popen[bytes], int]:
     from tests.conftest import _wait_for_port, free_port
 
     port = free_port()
@@ -282,6 +302,8 @@ def start_server(kind: str, data_dir: Path, workers: int) -> tuple[subprocess.Po
             str(port),
             "--workers",
             str(workers),
+            "--profile",
+            profile,
         ]
     )
     if not _wait_for_port(port, 60):
@@ -311,30 +333,44 @@ def first_answer(port: int, request: bytes) -> tuple[int, bytes]:
     return asyncio.run(once())
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def run_gateway(
+    args: argparse.Namespace, profile: str
+) -> tuple[dict[str, Any], list[bytes], bytes]:
+    """One gateway's figures under load, its pre-signed requests, and its first answer's body
+    (in a folder, and with --postgres a database, of its own)."""
     with tempfile.TemporaryDirectory() as tmp, fresh_postgres(args.postgres):
         data_dir = Path(tmp)
         started = time.perf_counter()
-        asyncio.run(prepare(data_dir, args.certificates))
+        asyncio.run(prepare(data_dir, args.certificates, profile))
         print(
-            f"{args.certificates:,} certificates materialized: {time.perf_counter() - started:.1f}s"
+            f"[{profile}] {args.certificates:,} certificates materialized: "
+            f"{time.perf_counter() - started:.1f}s"
         )
-        size = args.pool
         started = time.perf_counter()
-        pool = signed_pool(data_dir, size, args.certificates, "127.0.0.1")
-        print(f"{size:,} requests pre-signed (not timed): {time.perf_counter() - started:.1f}s")
-
-        gateway, port = start_server("gateway", data_dir, args.workers)
+        pool = signed_pool(data_dir, args.pool, args.certificates, "127.0.0.1", profile)
+        print(
+            f"[{profile}] {args.pool:,} requests pre-signed (not timed): "
+            f"{time.perf_counter() - started:.1f}s"
+        )
+        gateway, port = start_server("gateway", data_dir, args.workers, profile)
         try:
             status, body = first_answer(port, pool[0])
             if status != 200:
-                raise RuntimeError(f"the gateway answered {status}: {body[:300]!r}")
-            (data_dir / PAYLOAD_FILE).write_bytes(body)  # the baseline returns this JSON
-            ours = asyncio.run(
+                raise RuntimeError(f"the {profile} gateway answered {status}: {body[:300]!r}")
+            figures = asyncio.run(
                 run_load(port, pool[1:], args.connections, args.warmup, args.seconds)
             )
         finally:
             stop(gateway)
+    return figures, pool, body
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    ours, pool, body = run_gateway(args, "ed25519")
+    sm2 = run_gateway(args, "sm2")[0] if args.alg == "sm2" else None
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        (data_dir / PAYLOAD_FILE).write_bytes(body)  # the baseline returns this JSON
         baseline, port = start_server("baseline", data_dir, args.workers)
         try:
             base = asyncio.run(
@@ -344,9 +380,12 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             stop(baseline)
 
     ratio = round(ours["rps"] / base["rps"], 2)
-    for name, figures in (("gateway", ours), ("baseline", base)):
+    runs = [("gateway", ours), ("gateway-sm2", sm2), ("baseline", base)]
+    for name, figures in runs:
+        if figures is None:
+            continue
         print(
-            f"{name:<9} {figures['rps']:>8,.0f} req/s  p50 {figures['p50_ms']:.1f} ms  "
+            f"{name:<11} {figures['rps']:>8,.0f} req/s  p50 {figures['p50_ms']:.1f} ms  "
             f"p99 {figures['p99_ms']:.1f} ms  statuses {figures['statuses']}"
             + ("  (signed pool ran out)" if figures["pool_exhausted"] else "")
         )
@@ -355,7 +394,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         f"{args.workers} worker(s) each, store {'postgresql' if args.postgres else 'sqlite'}, "
         f"cpus {os.cpu_count()}"
     )
-    return {
+    result: dict[str, Any] = {
         "rps": ours["rps"],
         "p50_ms": ours["p50_ms"],
         "p99_ms": ours["p99_ms"],
@@ -371,6 +410,22 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "gateway_statuses": ours["statuses"],
         "pool_exhausted": ours["pool_exhausted"],
     }
+    if sm2 is not None:
+        versus = round(sm2["rps"] / ours["rps"], 2)
+        print(
+            f"SM2 (SM-only gateway) / Ed25519: {versus} of the requests/s, "
+            f"p99 {sm2['p99_ms']:.1f} vs {ours['p99_ms']:.1f} ms"
+        )
+        result |= {
+            "sm2_rps": sm2["rps"],
+            "sm2_p50_ms": sm2["p50_ms"],
+            "sm2_p99_ms": sm2["p99_ms"],
+            "sm2_ratio": round(sm2["rps"] / base["rps"], 2),
+            "sm2_vs_ed25519": versus,
+            "sm2_statuses": sm2["statuses"],
+            "sm2_pool_exhausted": sm2["pool_exhausted"],
+        }
+    return result
 
 
 if __name__ == "__main__":
@@ -389,11 +444,18 @@ if __name__ == "__main__":
         help="store on PostgreSQL: a new database on this server (e.g. "
         "postgresql://postgres@127.0.0.1:5432/test), dropped after; default SQLite",
     )
+    parser.add_argument(
+        "--alg",
+        choices=["ed25519", "sm2"],
+        default="ed25519",
+        help="sm2: also an SM-only gateway (SM2 keys, SM3 digests), beside Ed25519",
+    )
     parser.add_argument("--serve", choices=["gateway", "baseline"])
+    parser.add_argument("--profile", choices=list(PROFILES), default="ed25519")
     parser.add_argument("--data-dir")
     parser.add_argument("--port", type=int)
     parsed = parser.parse_args()
     if parsed.serve:
-        serve(parsed.serve, Path(parsed.data_dir), parsed.port, parsed.workers)
+        serve(parsed.serve, Path(parsed.data_dir), parsed.port, parsed.workers, parsed.profile)
     else:
         print(json.dumps(main(parsed)))
