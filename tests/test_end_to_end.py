@@ -1,6 +1,7 @@
 """The whole way round: a connector pulls a licence from the simulated 市场监管 system, the
 materializer projects it, and a window system using only the client and its own key gets it,
-verifies the gateway's signature, and the access shows in the holder's access log."""
+verifies the gateway's signature, and the access shows in the holder's access log: with
+Ed25519 keys, and on an SM-only (国密) gateway with SM2 keys and SM3 digests."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from gateway.members.store import Grant
 from schemas.codec import DecodedEvent, EventCodec
 from tests.gateway.api import conftest as api
 from tests.gateway.api.conftest import PURPOSE, Gateway
+from tests.gateway.test_client import profile as window_profiles
 from tests.gateway.test_client import url as served_gateway
 
 gw = api.gw
+profile = window_profiles  # Ed25519 members of a default gateway, SM2 ones of an SM-only one
 url = served_gateway  # the gateway app served by uvicorn on a loopback port
 PROFILE = Path(__file__).resolve().parent.parent / "connectors" / "profiles" / "scjg-yyzz.yaml"
 

@@ -24,6 +24,7 @@ from tests.gateway.api.conftest import Gateway, Signer
 from tests.gateway.supervision.cases import at, event
 
 gw = api.gw
+profile = api.profile  # which algorithms `gw` uses: the default, Ed25519
 codec = EventCodec()
 
 
