@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -110,13 +109,10 @@ async def test_gxsj_never_goes_back(tmp_path: Path) -> None:
         assert all(rows[key]["GXSJ"] == f"{AT:%Y-%m-%d %H:%M:%S}" for key in moved)
 
 
-async def test_populate_is_fast_and_ordered(tmp_path: Path) -> None:
+async def test_populate_is_ordered(tmp_path: Path) -> None:
+    """History in bulk (its speed is bench/pipeline.py's business, not a test's)."""
     async with FgwSimulator(f"sqlite:///{tmp_path / 'fgw.db'}", seed=2, bad_share=0.01) as sim:
-        started = time.perf_counter()
         await sim.populate(100_000, until=AT)
-        elapsed = time.perf_counter() - started
-        print(f"fgw populate(100_000) on SQLite: {elapsed:.2f} s")
-        assert elapsed < 15
         async with sim.engine.connect() as conn:
             gxsj = TZXM_SPBJ.c.GXSJ
             query = select(func.count(), func.count(gxsj.distinct()), func.max(gxsj))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -111,11 +110,7 @@ async def test_the_same_seed_writes_the_same_rows(tmp_path: Path) -> None:
     assert await run("c.db", 1) != await run("d.db", 2)
 
 
-async def test_populate_speed(tmp_path: Path) -> None:
+async def test_populate_fills_the_register(tmp_path: Path) -> None:
     async with ScjgSimulator(f"sqlite:///{tmp_path / 'scjg.db'}", seed=2) as sim:
-        started = time.perf_counter()
         await sim.populate(20_000, until=AT)
-        elapsed = time.perf_counter() - started
-        print(f"scjg populate(20_000) on SQLite: {elapsed:.2f} s")
         assert await sim.count() == 20_000
-        assert elapsed < 10
