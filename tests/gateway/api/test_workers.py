@@ -15,7 +15,7 @@ import httpx
 
 from gateway.api.services import open_services
 from gateway.api.workers import worker_settings
-from gateway.client import GatewayClient, GatewayRefused, GatewayUnreachable
+from gateway.client import GatewayClient, GatewayRefused
 from gateway.members.keys import PrivateKey, generate_private_key, key_id
 from gateway.members.store import Grant
 from gateway.settings import DatabaseSettings, GatewaySettings, Settings, WebhooksSettings
@@ -85,7 +85,9 @@ async def _wait_until(check: object, what: str, timeout: float = 30) -> None:
 
 
 async def _lookup(url: str, key: PrivateKey, cert_id: str) -> int:
-    async with GatewayClient(url, member_id="window", private_key=key) as client:
+    # A generous timeout: a lookup the client gave up on may still be served and counted, and
+    # the test compares its count with the gateway's.
+    async with GatewayClient(url, member_id="window", private_key=key, timeout=120) as client:
         try:
             answer = await client.certificate(cert_id, purpose=PURPOSE)
         except GatewayRefused as refused:
@@ -136,15 +138,20 @@ def test_two_workers_share_one_port_nonces_and_metrics_and_come_back_when_killed
         async def scenario() -> None:
             nonlocal sent
 
+            async def serving() -> bool:  # not a /v1 request: not in the count below
+                try:
+                    async with httpx.AsyncClient(timeout=120) as http:
+                        return (await http.get(f"{url}/healthz")).status_code == 200
+                except httpx.TransportError:  # not listening yet
+                    return False
+
             async def materialized() -> bool:  # worker 0's materializer, from the log
                 nonlocal sent
-                try:
-                    status = await _lookup(url, key, CERTS[-1])
-                except GatewayUnreachable:  # not listening yet
-                    return False
+                status = await _lookup(url, key, CERTS[-1])
                 sent += 1  # answered: 404 until materialized
                 return status == 200
 
+            await _wait_until(serving, "the workers serving")
             await _wait_until(materialized, "a published certificate served")
             assert len(_workers_of(process.pid)) == 2, output.read_text()
 
