@@ -24,6 +24,7 @@ from schemas.codec import EventCodec, headers_dict, to_jsonable
 from schemas.errors import DecodeError, GovgateError
 
 FEED_STREAMS = ("case-events", "supervision-alerts")
+TOMBSTONE = "tombstone"  # the type of a feed item that is a tombstone
 SCAN_BUDGET = 5000  # records examined per request at most, however selective the filter
 HEARTBEAT_S = 15.0
 
@@ -107,6 +108,10 @@ def to_item(codec: EventCodec, record: LogRecord, cursor: str) -> dict[str, Any]
         "type": headers.get("ce_type"),
         "event": None,
     }
+    if record.value is None:  # a tombstone: the key's record was deleted (compacted streams)
+        item["type"] = TOMBSTONE
+        item["tombstone"] = True
+        return item
     try:
         decoded = codec.decode(record.value)
     except DecodeError as exc:  # shown, not skipped: the subscriber must see the gap's cause

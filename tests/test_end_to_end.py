@@ -40,6 +40,7 @@ async def test_a_pulled_licence_reaches_a_window_system(
     async with ScjgSimulator(department, seed=5) as scjg:
         await scjg.add_licences(3)
     monkeypatch.setenv("GOVGATE_SCJG_DB_URL", department)
+    monkeypatch.setenv("GOVGATE_DATA_DIR", str(tmp_path))  # the key snapshot goes there
     spec = load_connector_spec(PROFILE)
     services = gw.services
     state = await ConnectorRuntime(

@@ -24,7 +24,7 @@ from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.status import ConnectorState, StatusStore
 from connectors.sources.base import Offset, Source, SourceRecord
 from gateway.backoff import Backoff
-from gateway.log import EventLog, LogError
+from gateway.log import Appendable, EventLog, LogError
 from schemas.codec import EncodedEvent, EventCodec
 
 logger = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class ConnectorRuntime:
         await reader  # re-raises what ended the reader, e.g. SourceUnavailable
 
     async def _deliver(
-        self, batch: Sequence[SourceRecord], good: list[Encoded], dead: list[Encoded]
+        self, batch: Sequence[SourceRecord], good: list[Appendable], dead: list[Encoded]
     ) -> None:
         if good:
             await self._retrying(lambda: self.log.append(self.spec.target.stream, good))

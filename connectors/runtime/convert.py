@@ -13,36 +13,48 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.errors import ConnectorError, RecordError
+from connectors.mapping.deletions import DELETION, DeletionMapper
 from connectors.mapping.engine import Mapper
 from connectors.mapping.spec import ConnectorSpec
 from connectors.sources.base import SourceRecord, describe
+from gateway.log import STREAMS, Appendable, tombstone
 from schemas.checks import check_record
 from schemas.codec import EncodedEvent, EventCodec
 from schemas.errors import EncodeError
 from schemas.ids import event_id
 
-Converted = tuple[list[EncodedEvent], list[EncodedEvent]]  # (good, dead letters)
+Converted = tuple[list[Appendable], list[EncodedEvent]]  # (good, dead letters)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class BatchConverter:
-    """Map, check and encode; every failure becomes a dead letter, none is dropped."""
+    """Map, check and encode; every failure becomes a dead letter, none is dropped.
+
+    A record deleted at its source becomes a `Deletion` record followed by a tombstone of the
+    same key (see `connectors.mapping.deletions`), on streams that carry deletes.
+    """
 
     def __init__(self, spec: ConnectorSpec, codec: EventCodec | None = None) -> None:
         self.spec = spec
         self.codec = codec or EventCodec()
         self.mapper = Mapper(spec, connector=spec.name)
+        deletable = STREAMS[spec.target.stream].deletions
+        self.deletions = DeletionMapper(spec, connector=spec.name) if deletable else None
 
     def convert(self, batch: Sequence[SourceRecord]) -> Converted:
         fetched_at = datetime.now(UTC)
         record_type = self.mapper.record_type
-        good: list[EncodedEvent] = []
+        good: list[Appendable] = []
         dead: list[EncodedEvent] = []
         for raw in batch:
             try:
+                if raw.deleted:
+                    good.extend(self._deletion(raw, fetched_at))
+                    continue
                 record = self.mapper.map(raw, fetched_at)
                 problems = check_record(record_type, record)
                 if problems:
@@ -55,6 +67,16 @@ class BatchConverter:
                 field = exc.errors[0].field if exc.errors else None
                 dead.append(self.dead_letter(raw, exc.code, field, exc.detail, fetched_at))
         return good, dead
+
+    def _deletion(self, raw: SourceRecord, fetched_at: datetime) -> list[Appendable]:
+        if self.deletions is None:
+            stream = self.spec.target.stream
+            raise RecordError("DELETE_NOT_SUPPORTED", None, f"{stream} carries no deletes")
+        record = self.deletions.map(raw, fetched_at)
+        encoded = self.codec.encode(DELETION, record)
+        fetched_ms = (fetched_at - _EPOCH) // timedelta(milliseconds=1)  # as Avro keeps it
+        ended = tombstone(encoded.key, record["event_id"], fetched_ms, record["type_code"])
+        return [encoded, ended]
 
     def dead_letter(
         self, raw: SourceRecord, code: str, field: str | None, reason: str, at: datetime

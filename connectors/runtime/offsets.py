@@ -83,7 +83,10 @@ class LogOffsetStore(OffsetStore):
         async for record in self.log.iterate(STREAM):
             if record.key and record.key.startswith(prefix):
                 partition = record.key[len(prefix) :].decode()
-                found[partition] = json.loads(record.value)
+                if record.value is None:  # a tombstone: the offset was reset
+                    found.pop(partition, None)
+                else:
+                    found[partition] = json.loads(record.value)
         return found
 
     async def save(self, connector: str, offsets: Mapping[str, Offset]) -> None:

@@ -81,6 +81,12 @@ class Ledger:
         self._records[key] = dict(record)
         bisect.insort(self._order, (str(record[self._version]), key))
 
+    def remove(self, key: str) -> Record:
+        """Take a record out (deleted at the source); returns what it was."""
+        old = self._records.pop(key)
+        del self._order[bisect.bisect_left(self._order, (str(old[self._version]), key))]
+        return old
+
     def page(self, cursor: str, size: int) -> Page:
         """Up to `size` records after `cursor`; the next cursor stays put on an empty page."""
         after = decode_cursor(cursor)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
 
 from connectors.simulators.clock import local_now, to_local
@@ -130,6 +131,15 @@ class ScjgSimulator(SqlSimulator):
             return {field: values[field], "FZRQ": f"{now:%Y%m%d}"}
 
         return await self._update_some(n, at, change)
+
+    async def delete_licences(self, keys: list[str]) -> int:
+        """Delete licence rows outright (a registration struck out as made in error, 撤销登记,
+        or a clerk's clean-up): the row is gone, not updated. Returns how many went."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sql_delete(SCJG_YYZZ).where(SCJG_YYZZ.c.ID.in_([int(k) for k in keys]))
+            )
+        return int(result.rowcount or 0)
 
     async def populate(
         self, rows: int, *, batch: int = 5000, until: datetime | None = None

@@ -7,6 +7,9 @@ with Bearer-token auth and two paged endpoints read with a since-cursor:
     GET /api/v1/bdcqz?since=&page_size=    GET /api/v1/ydys?since=&page_size=
     → {"code": 0, "msg": "ok", "data": {"items": [...], "next_cursor": "…", "has_more": false}}
 
+A title deleted outright is listed at `GET /api/v1/bdcqz/deleted?since=&page_size=` (items
+`{"ywh": …, "scsj": 删除时间}`, the same envelope and cursor, ordered by (scsj, ywh)).
+
 The cursor orders by (gxsj, ywh); an updated record appears again with its new gxsj. Every
 change gets a gxsj at least one second after the previous change, so a cursor taken between
 two changes never skips the second. Field names and values are a contract with the shipped
@@ -80,6 +83,9 @@ class ZrzySimulator:
         self.region = region
         self.certificates = Ledger()
         self.cases = Ledger()
+        # Titles deleted outright (a registration struck out, 注销登记 entered in error and
+        # undone): what `/api/v1/bdcqz/deleted` pages through, by deletion time 删除时间 scsj.
+        self.deleted = Ledger(key="ywh", version="scsj")
         self.registry = department(region, "bdc")  # 不动产登记中心: registers titles
         self.bureau = department(region, "zrzy")  # 自然资源和规划局: handles pre-review
         self._rng = random.Random(seed)
@@ -160,6 +166,14 @@ class ZrzySimulator:
             self.certificates.put(cert | updates)
             revoked.append(str(cert["ywh"]))
         return revoked
+
+    def delete_certificates(self, keys: list[str], at: datetime | None = None) -> list[str]:
+        """Delete title certificates outright; each is listed at the deletions endpoint."""
+        now = self._clock.now(at)
+        for key in keys:
+            self.certificates.remove(key)
+            self.deleted.put({"ywh": key, "scsj": dashed(now)})
+        return keys
 
     def _next_key(self, prefix: str, now: datetime) -> str:
         head = f"{prefix}{self.region}{now:%Y%m%d}"
@@ -279,6 +293,14 @@ def create_app(sim: ZrzySimulator, token: str) -> FastAPI:
     @app.get("/api/v1/bdcqz", summary="不动产权证书", dependencies=guarded)
     async def bdcqz(since: str = "", page_size: PageSize = 100) -> JSONResponse:
         return _page(sim.certificates, since, page_size)
+
+    @app.get(
+        "/api/v1/bdcqz/deleted",
+        summary="已删除的不动产权证书（业务号与删除时间）",
+        dependencies=guarded,
+    )
+    async def bdcqz_deleted(since: str = "", page_size: PageSize = 100) -> JSONResponse:
+        return _page(sim.deleted, since, page_size)
 
     @app.get("/api/v1/ydys", summary="建设项目用地预审", dependencies=guarded)
     async def ydys(since: str = "", page_size: PageSize = 100) -> JSONResponse:

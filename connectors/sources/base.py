@@ -27,6 +27,10 @@ class SourceRecord:
     key: str  # the source's primary key, as text
     version: str  # the source's version or watermark of this row (provenance, event id)
     data: Mapping[str, Any]  # column or field name → value, exactly as read
+    # The row is gone from the source: `data` holds what the source remembered of it (enough
+    # for the mapping to rebuild its canonical key), and `version` names the delete.
+    deleted: bool = False
+    how: str = "SNAPSHOT_DIFF"  # for a delete: how it was found (Deletion.how)
 
 
 class OffsetReader(Protocol):

@@ -5,19 +5,32 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from connectors.errors import MappingSpecError
+from connectors.mapping.deletions import deletion_columns
 from connectors.mapping.spec import ConnectorSpec
 from connectors.sources.base import Source
+from gateway.log import STREAMS
 
 KINDS = ("sql", "http", "files")
 
 
 def build_source(spec: ConnectorSpec, *, backfill: bool = False) -> Source:
     settings = {k: v for k, v in spec.source.items() if k != "kind"}
+    deletes = any(settings.get(k) for k in ("deletes", "deletions_path"))
+    if deletes and not STREAMS[spec.target.stream].deletions:
+        raise MappingSpecError(
+            f"connector {spec.name}: {spec.target.stream} carries no deletes; "
+            "remove source.deletes / source.deletions_path"
+        )
     try:
         if spec.source_kind == "sql":
             from connectors.sources.sql import SqlSource, SqlSourceConfig
 
-            return SqlSource(spec.name, SqlSourceConfig(**settings), backfill=backfill)
+            return SqlSource(
+                spec.name,
+                SqlSourceConfig(**settings),
+                backfill=backfill,
+                remember=deletion_columns(spec),
+            )
         if spec.source_kind == "http":
             from connectors.sources.http import HttpSource, HttpSourceConfig
 

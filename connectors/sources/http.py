@@ -22,6 +22,7 @@ import pydantic
 from connectors.errors import SourceConfigError, SourceUnavailable
 from connectors.sources.base import OffsetReader, Source, SourceRecord
 from gateway.backoff import backoff_delay
+from schemas.timeparse import TimeParseError, parse_timestamp
 
 _MISSING = object()
 
@@ -49,6 +50,10 @@ class HttpSourceConfig(pydantic.BaseModel):
     backoff_max_s: float = pydantic.Field(30, ge=0)
     rate_limit_per_s: float = pydantic.Field(10, gt=0)  # max requests per second
     poll_interval_s: float = pydantic.Field(2.0, ge=0)
+    # Where the API lists deleted records (same paging and cursor, items naming `key_field`),
+    # e.g. "/api/v1/bdcqz/deleted"; each becomes a delete downstream. None: no deletes.
+    deletions_path: str | None = None
+    deleted_at_field: str | None = None  # e.g. "scsj" (删除时间), Asia/Shanghai wall clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +118,15 @@ class HttpSource(Source):
         self._client: httpx.AsyncClient | None = None
         self._limiter = RateLimiter(config.rate_limit_per_s)
         self._cursor: Any = None
+        self._deleted_cursor: Any = None
 
     async def start(self, offsets: OffsetReader) -> None:
-        """Open the HTTP client and load the saved cursor (none: from the beginning)."""
+        """Open the HTTP client and load the saved cursors (none: from the beginning)."""
         saved = await offsets.get(self.config.path)
         self._cursor = saved.get("cursor") if saved else None
+        if self.config.deletions_path is not None:
+            saved = await offsets.get(self.config.deletions_path)
+            self._deleted_cursor = saved.get("cursor") if saved else None
         self._client = httpx.AsyncClient(
             base_url=self.config.base_url,
             headers=self._auth_headers(),
@@ -153,9 +162,60 @@ class HttpSource(Source):
                 self._cursor = page.next_cursor
             if page.items and page.has_more and self._cursor != request_cursor:
                 continue
+            if self.config.deletions_path is not None:
+                try:
+                    async for batch in self._deletions(self.config.deletions_path):
+                        yield batch
+                except _Stopped:
+                    return
             if self.backfill:
                 return
             await self._pause(self.config.poll_interval_s)
+
+    async def _deletions(self, path: str) -> AsyncGenerator[list[SourceRecord], None]:
+        """The deletions endpoint's pages from its own cursor, as deleted records."""
+        while not self.stopping.is_set():
+            request_cursor = self._deleted_cursor
+            page = await self._fetch(request_cursor, path)
+            if page.items:
+                if page.next_cursor is None:
+                    raise SourceConfigError(f"{path}: a page with items has no cursor")
+                yield [
+                    self._deleted(path, item, i, page, request_cursor)
+                    for i, item in enumerate(page.items)
+                ]
+            if page.next_cursor is not None:
+                self._deleted_cursor = page.next_cursor
+            if not (page.items and page.has_more and self._deleted_cursor != request_cursor):
+                return
+
+    def _deleted(
+        self, path: str, item: Any, i: int, page: _Page, request_cursor: Any
+    ) -> SourceRecord:
+        cfg = self.config
+        if not isinstance(item, Mapping) or cfg.key_field not in item:
+            raise SourceConfigError(
+                f"{path}: item {i} of the page at cursor {request_cursor!r} is not an "
+                f"object with the key field {cfg.key_field!r}"
+            )
+        data: dict[str, Any] = dict(item)
+        when = item.get(cfg.deleted_at_field) if cfg.deleted_at_field else None
+        if when not in (None, ""):
+            try:
+                data["__deleted_at"] = parse_timestamp(when, cfg.deleted_at_field or "deleted")
+            except TimeParseError:
+                pass  # the delete still counts; only its time is unknown
+        last = i == len(page.items) - 1
+        return SourceRecord(
+            partition=path,
+            offset={"cursor": page.next_cursor if last else request_cursor},
+            table=cfg.path,
+            key=str(item[cfg.key_field]),
+            version=f"deleted@{when if when not in (None, '') else page.next_cursor}",
+            data=data,
+            deleted=True,
+            how="DELETIONS_ENDPOINT",
+        )
 
     def _records(self, page: _Page, request_cursor: Any) -> list[SourceRecord]:
         """The page's items as records, each with an offset that never skips a record.
@@ -189,9 +249,10 @@ class HttpSource(Source):
             )
         return records
 
-    async def _fetch(self, cursor: Any) -> _Page:
+    async def _fetch(self, cursor: Any, path: str | None = None) -> _Page:
         """One page, retried on transient failures; `SourceUnavailable` once retries run out."""
         cfg = self.config
+        path = path or cfg.path
         params: dict[str, Any] = {cfg.page_size_param: cfg.page_size}
         if cursor is not None:
             params[cfg.since_param] = cursor
@@ -202,20 +263,20 @@ class HttpSource(Source):
                 if wait is None:  # full jitter: retries of many sources do not line up
                     wait = backoff_delay(attempt - 1, cfg.backoff_base_s, cfg.backoff_max_s)
                 await self._pause_or_stop(wait)
-            outcome = await self._attempt(params)
+            outcome = await self._attempt(path, params)
             if isinstance(outcome, _Page):
                 return outcome
             retry = outcome
         raise SourceUnavailable(
-            f"{cfg.path}: no answer after {cfg.max_retries + 1} attempts; last: {retry.problem}"
+            f"{path}: no answer after {cfg.max_retries + 1} attempts; last: {retry.problem}"
         )
 
-    async def _attempt(self, params: dict[str, Any]) -> _Page | _Retry:
+    async def _attempt(self, path: str, params: dict[str, Any]) -> _Page | _Retry:
         """One rate-limited request: a page, or why and when to try again."""
         cfg = self.config
         await self._limiter.acquire()
         try:
-            response = await self._http().get(cfg.path, params=params)
+            response = await self._http().get(path, params=params)
         except httpx.TransportError as exc:  # timeouts, refused and reset connections
             return _Retry(f"{type(exc).__name__}: {exc}", None)
         status = response.status_code
@@ -225,20 +286,20 @@ class HttpSource(Source):
             return _Retry(f"HTTP {status}", None)
         if not response.is_success:
             raise SourceConfigError(
-                f"{cfg.path} answered HTTP {status}; check the URL, the parameters and the "
+                f"{path} answered HTTP {status}; check the URL, the parameters and the "
                 f"credentials in {cfg.auth_value_env or 'the configuration'}"
             )
-        return self._page(response)
+        return self._page(path, response)
 
-    def _page(self, response: httpx.Response) -> _Page:
+    def _page(self, path: str, response: httpx.Response) -> _Page:
         cfg = self.config
         try:
             body = response.json()
         except ValueError as exc:
-            raise SourceConfigError(f"{cfg.path} did not answer JSON: {exc}") from exc
+            raise SourceConfigError(f"{path} did not answer JSON: {exc}") from exc
         items = _dig(body, cfg.items_path)
         if not isinstance(items, list):
-            raise SourceConfigError(f"{cfg.path}: the answer has no list at {cfg.items_path!r}")
+            raise SourceConfigError(f"{path}: the answer has no list at {cfg.items_path!r}")
         next_cursor = _dig(body, cfg.next_cursor_path)
         more = _dig(body, cfg.has_more_path) if cfg.has_more_path else _MISSING
         # Without a has-more flag a non-empty page may have a successor; an empty one ends it.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +26,7 @@ from typing import Any
 import asyncpg
 import pymysql
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from sqlalchemy import MetaData, Table, and_, func, not_, or_, select, type_coerce
+from sqlalchemy import MetaData, Table, func, not_, select, type_coerce
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -40,19 +39,22 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 from sqlalchemy.sql import table as sql_table
 from sqlalchemy.types import NullType, TypeEngine
 
 from connectors.errors import ConnectorError, SourceConfigError, SourceUnavailable
 from connectors.sources.base import Offset, OffsetReader, Source, SourceRecord
+from connectors.sources.keyset import after
+from connectors.sources.lookback import Recent
+from connectors.sources.sql_deletes import DeletesConfig, KeyScans
 from gateway.settings import async_url
 
 log = logging.getLogger(__name__)
 
 _Query = Select[*tuple[Any, ...]]
 
-# Look-back memory kept in the offset (see `_Recent`). 10,000 entries of a 12-32 character
+# Look-back memory kept in the offset (see `Recent`). 10,000 entries of a 12-32 character
 # key and its version make a 0.4-0.7 MB offset: under the 1 MB a Kafka record may have by
 # default, which the compacted `connect-offsets` topic holds the offset in.
 MAX_RECENT = 10_000
@@ -95,50 +97,9 @@ class SqlSourceConfig(BaseModel):
     batch_size: int = Field(default=1000, ge=1)
     poll_interval_s: float = Field(default=1.0, gt=0)
     columns: list[str] | None = Field(default=None, description="default: all columns")
-
-
-class _Recent:
-    """Key → version of the rows emitted inside the look-back window, oldest first.
-
-    The look-back re-reads the window and emits a row only if this exact version of it was
-    not emitted. Entries behind the window are pruned. At most `MAX_RECENT` entries are kept:
-    when the window holds more rows (a bulk load stamped with one time), the oldest are
-    forgotten and `floor` rises to their timestamp, shrinking the window to the rows after it.
-    A row committed late behind the floor is then missed, as one behind the window is;
-    re-sending the forgotten rows instead would repeat them on every poll, without end.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._rows: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # key → (version, ts)
-        self._limit = limit
-        self.floor: Any = None  # the look-back reads only rows with a timestamp after this
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def seen(self, key: str, version: str) -> bool:
-        entry = self._rows.get(key)
-        return entry is not None and entry[0] == version
-
-    def add(self, key: str, version: str, ts: Any) -> None:
-        self._rows[key] = (version, ts)
-        self._rows.move_to_end(key)
-        if len(self._rows) > self._limit:
-            _, (_, forgotten) = self._rows.popitem(last=False)
-            if self.floor is None:
-                log.warning("look-back window holds over %d rows; it shrinks", self._limit)
-            if self.floor is None or forgotten > self.floor:
-                self.floor = forgotten
-
-    def prune(self, window_start: Any) -> None:
-        """Forget rows behind the window (from the front; rows sent late may linger a while)."""
-        while self._rows and next(iter(self._rows.values()))[1] < window_start:
-            self._rows.popitem(last=False)
-        if self.floor is not None and self.floor < window_start:
-            self.floor = None  # the window has moved past it
-
-    def snapshot(self) -> dict[str, str]:
-        return {key: version for key, (version, _) in self._rows.items()}
+    deletes: DeletesConfig | None = Field(
+        default=None, description="look for deleted rows by key-snapshot diff (sql_deletes)"
+    )
 
 
 def _text(value: Any) -> str:
@@ -165,16 +126,6 @@ def _restore(value: Any, column_type: TypeEngine[Any]) -> Any:
     if python_type in (Decimal, int, float):
         return python_type(value)
     return value
-
-
-def _after(columns: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
-    """`(c1, c2, …) > (v1, v2, …)` compared lexicographically, spelled out for every dialect."""
-    return or_(
-        *(
-            and_(*(c == v for c, v in zip(columns[:i], values[:i], strict=True)), column > value)
-            for i, (column, value) in enumerate(zip(columns, values, strict=True))
-        )
-    )
 
 
 def _connect_args(backend: str, driver: str) -> dict[str, Any]:
@@ -206,7 +157,7 @@ class SqlSource(Source):
 
     The offset after a record is `{"ts": watermark as text, "key": [key values]}`. The last
     record of each batch also carries the look-back memory, `"recent": {key: version}` (and
-    `"floor"` once the window overflowed, see `_Recent`). The runtime saves only the last
+    `"floor"` once the window overflowed, see `Recent`). The runtime saves only the last
     record's offset of a batch, so the memory (up to `MAX_RECENT` entries) is copied once per
     batch, not per record; a shared, mutating dict would instead claim rows after a record as
     sent. Resuming from a record without it is safe: the look-back re-sends the window
@@ -216,15 +167,26 @@ class SqlSource(Source):
     batches_per_query = 50  # bounds each query, and so how long its transaction stays open
     recent_limit = MAX_RECENT
 
-    def __init__(self, name: str, config: SqlSourceConfig, *, backfill: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: SqlSourceConfig,
+        *,
+        backfill: bool = False,
+        remember: Sequence[str] = (),
+    ) -> None:
+        """`remember`: the columns a deleted row's canonical key is rebuilt from."""
         super().__init__()
         self.name = name
         self.config = config
         self.backfill = backfill
+        self.deletes = (
+            KeyScans(name, config.table, config.deletes, remember) if config.deletes else None
+        )
         self._engine: AsyncEngine | None = None
         self._ts: Any = None  # watermark: timestamp and key of the last row of the main scan
         self._key: tuple[Any, ...] = ()
-        self._recent = _Recent(self.recent_limit)
+        self._recent = Recent(self.recent_limit)
         self._where = config.table  # for messages: the table and the URL without password
 
     @property
@@ -252,11 +214,21 @@ class SqlSource(Source):
             raise
         self._bind_columns(table)
         self._load(await offsets.get(self.partition))
+        if self.deletes is not None:
+            keys = {self._column_name(table, n): n for n in self.config.key_columns}
+            remembered = {self._column_name(table, n): n for n in self.deletes.remember}
+            await self.deletes.start(table, keys, remembered)
 
     async def close(self) -> None:
+        if self.deletes is not None:
+            await self.deletes.close()
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
+
+    async def committed(self, partition: str, offset: Offset) -> None:
+        if self.deletes is not None and partition == self.deletes.partition:
+            await self.deletes.committed(offset)
 
     async def pending(self) -> int | None:
         """Rows in the table: what a backfill from the start reads, for its progress and ETA."""
@@ -312,7 +284,7 @@ class SqlSource(Source):
         )
 
     def _load(self, saved: Offset | None) -> None:
-        self._ts, self._key, self._recent = None, (), _Recent(self.recent_limit)
+        self._ts, self._key, self._recent = None, (), Recent(self.recent_limit)
         if saved is None:
             return
         try:
@@ -337,27 +309,49 @@ class SqlSource(Source):
             async with contextlib.aclosing(self._stream(self._main_query())) as parts:
                 async for rows in parts:
                     read += len(rows)
-                    yield self._main_batch(rows)
+                    yield await self._noted(self._main_batch(rows))
                     if self.stopping.is_set():
                         return
             if read >= self._limit:
                 continue  # more rows behind this query's limit
             async with contextlib.aclosing(self._look_back()) as late:
                 async for batch in late:
-                    yield batch
+                    yield await self._noted(batch)
                     if self.stopping.is_set():
                         return
+            if self.deletes is not None:
+                scan = self.deletes.due(self.backfill)
+                async with contextlib.aclosing(self.deletes.run(self._page, scan)) as gone:
+                    async for batch in gone:
+                        yield batch
+                        if self.stopping.is_set():
+                            return
             if self.backfill:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.config.poll_interval_s)
+
+    async def _noted(self, batch: list[SourceRecord]) -> list[SourceRecord]:
+        """`batch`, its keys noted in the key snapshot first when deletes are looked for."""
+        if self.deletes is not None and batch:
+            await self.deletes.emitted(batch)
+        return batch
+
+    async def _page(self, query: _Query) -> Sequence[Row[Any]]:
+        """All rows of one bounded query (a page of a key scan)."""
+        assert self._engine is not None, "start() first"
+        try:
+            async with self._engine.connect() as conn:
+                return (await conn.execute(query)).all()
+        except _READ_ERRORS as exc:
+            raise self._translate(exc) from exc
 
     def _main_query(self) -> _Query:
         """The rows after the watermark, in (timestamp, key) order."""
         query = select(*self._selected).where(self._position[0].is_not(None))
         if self._ts is not None:
             query = query.where(
-                self._position[0] >= self._ts, _after(self._position, (self._ts, *self._key))
+                self._position[0] >= self._ts, after(self._position, (self._ts, *self._key))
             )
         return query.order_by(*self._order).limit(self._limit)
 
@@ -365,12 +359,12 @@ class SqlSource(Source):
         """The rows of the look-back window up to the watermark, after `cursor`."""
         ts = self._position[0]
         query = select(*self._selected).where(
-            ts >= start, ts <= self._ts, not_(_after(self._position, (self._ts, *self._key)))
+            ts >= start, ts <= self._ts, not_(after(self._position, (self._ts, *self._key)))
         )
         if self._recent.floor is not None:
             query = query.where(ts > self._recent.floor)
         if cursor is not None:
-            query = query.where(_after(self._position, cursor))
+            query = query.where(after(self._position, cursor))
         return query.order_by(*self._order).limit(self._limit)
 
     async def _stream(self, query: _Query) -> AsyncGenerator[Sequence[Row[Any]]]:

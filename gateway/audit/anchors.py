@@ -101,7 +101,7 @@ async def latest_anchors(
     arrivals = 0
     kept: list[tuple[int, int, Anchor]] = []  # (seq, arrival, anchor): a min-heap with `limit`
     async for record in log.iterate(STREAM):
-        decoded = codec.decode(record.value)
+        decoded = codec.decode(record.value or b"")  # a tombstone here is garbage too
         if decoded.name != RECORD_TYPE:
             continue
         value = decoded.record

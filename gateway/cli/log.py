@@ -73,6 +73,9 @@ def render(record: LogRecord, codec: EventCodec, masked: bool = True) -> str:
         "timestamp_ms": record.timestamp_ms,
         "headers": headers_dict(record.headers),
     }
+    if record.value is None:  # a tombstone: the key's record is deleted (compacted streams)
+        line["tombstone"] = True
+        return json.dumps(line, ensure_ascii=False)
     try:
         decoded = codec.decode(record.value)
     except DecodeError as exc:

@@ -19,6 +19,8 @@ from gateway.log.base import (
     LogRecord,
     OutRecord,
     Position,
+    tombstone,
+    tombstone_fetched_ms,
 )
 from gateway.log.errors import LogError, LogUnavailable, RecordRejected, UnknownStream
 from gateway.log.kafka import KafkaLog
@@ -44,6 +46,8 @@ __all__ = [
     "Stream",
     "UnknownStream",
     "open_log",
+    "tombstone",
+    "tombstone_fetched_ms",
     "topic_name",
 ]
 

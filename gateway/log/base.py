@@ -26,7 +26,7 @@ class Appendable(Protocol):
     @property
     def key(self) -> bytes | None: ...
     @property
-    def value(self) -> bytes: ...
+    def value(self) -> bytes | None: ...  # None: a tombstone (the key's record is deleted)
     @property
     def headers(self) -> Sequence[Header]: ...
 
@@ -36,8 +36,40 @@ class OutRecord:
     """A plain record to append, for callers without an `EncodedEvent`."""
 
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone
     headers: Sequence[Header] = ()
+
+
+# Headers of a tombstone govgate writes after a `Deletion` record: which delete it ends the key
+# with, and when that delete was fetched, so a projection can order it against versions.
+# The type code (证照类型, 材料目录, 名单) lets feeds show it only to subscribers granted that type.
+TOMBSTONE_OF = "govgate_deletion"
+TOMBSTONE_FETCHED_MS = "govgate_fetched_ms"
+TOMBSTONE_TYPE = "govgate_type_code"
+
+
+def tombstone(
+    key: bytes, deletion_id: str, fetched_ms: int, type_code: str | None = None
+) -> OutRecord:
+    """The tombstone that follows the `Deletion` record `deletion_id` of `key`."""
+    headers = [
+        (TOMBSTONE_OF, deletion_id.encode()),
+        (TOMBSTONE_FETCHED_MS, str(fetched_ms).encode()),
+    ]
+    if type_code is not None:
+        headers.append((TOMBSTONE_TYPE, type_code.encode()))
+    return OutRecord(key, None, tuple(headers))
+
+
+def tombstone_fetched_ms(headers: Sequence[Header]) -> int | None:
+    """When the delete a tombstone ends its key with was fetched; None if it does not say."""
+    for name, value in headers:
+        if name == TOMBSTONE_FETCHED_MS:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +88,7 @@ class LogRecord:
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone, the end of its key on a compacted stream
     headers: tuple[Header, ...]
     timestamp_ms: int
 

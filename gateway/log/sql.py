@@ -5,6 +5,10 @@ dense and become visible in order: an append first bumps the stream's row in `lo
 lock is held until commit, so two appends to one stream commit one after the other and a reader
 that has seen offset N can never later find a smaller offset appearing.
 
+A tombstone (a record whose value is None, as Kafka spells a delete on a compacted stream) is
+kept as an empty value and read back as None: no event is empty (the smallest has a 10-byte
+header), so the table needs no nullable column.
+
 Readers in this process are woken as soon as an append commits; readers in other processes
 poll every `log.poll_interval_ms`.
 """
@@ -97,7 +101,7 @@ class SqlLog(EventLog):
             {
                 "stream": stream,
                 "record_key": r.key,
-                "value": r.value,
+                "value": b"" if r.value is None else r.value,
                 "headers": _encode_headers(r.headers),
                 "timestamp_ms": now_ms,
             }
@@ -141,7 +145,7 @@ class SqlLog(EventLog):
                 partition=PARTITION,
                 offset=row.log_offset,
                 key=row.record_key,
-                value=row.value,
+                value=row.value or None,
                 headers=_decode_headers(row.headers),
                 timestamp_ms=row.timestamp_ms,
             )

@@ -7,15 +7,8 @@ rebuild it from scratch (`govgate rebuild`).
 from __future__ import annotations
 
 from gateway.lookup.errors import InvalidQuery, LookupStoreError, MaterializerError
-from gateway.lookup.materializer import (
-    DEFAULT_GROUP,
-    MATERIALIZED,
-    Materializer,
-    Projector,
-    StreamStats,
-    clear,
-    replay,
-)
+from gateway.lookup.materializer import DEFAULT_GROUP, MATERIALIZED, Materializer, clear, replay
+from gateway.lookup.projector import Projector, StreamStats
 from gateway.lookup.store import (
     CaseEventEntry,
     CertificateEntry,

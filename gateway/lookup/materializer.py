@@ -1,23 +1,21 @@
 """The materializer: certificates, materials and case events from the log, into the lookup store.
 
 One consumer per stream, in consumer group `<group>.<stream>` (so a rebalance of one stream does
-not pause the others). Per batch: decode, then apply in one database transaction, and only
-after that transaction commits, commit the group position. A crash in between re-applies the
-batch on restart; that is harmless because applying is idempotent by event id: the first thing
-each transaction does is claim the batch's event ids in `lk_applied`, and only events whose id
-was not there yet go further.
+not pause the others). Per batch: decode, then apply in one database transaction (`projector`),
+and only after that transaction commits, commit the group position. A crash in between
+re-applies the batch on restart; that is harmless because applying is idempotent by event id:
+the first thing each transaction does is claim the batch's event ids in `lk_applied`, and only
+events whose id was not there yet go further.
 
 Order per key: the log keeps one key's records in order (one partition), and a batch is applied
 in log order. That alone would let an older version delivered late (a department re-pushing an
-old event, a connector replaying) overwrite a newer one, so certificates and materials also
-compare `provenance.fetched_at`: a version replaces the stored one only if it was fetched at the
-same time or later (ties go to the later record on the log). Source versions are not compared:
-they are whatever each source calls a version (a timestamp, a cursor, a file hash) and do not
-order across sources. The comparison is repeated in the upsert's WHERE clause, so two
-materializers sharing a store during a rebalance cannot regress a row either.
-
-A value that does not decode, or decodes to another record type than its stream carries, can
-never be applied: it is logged (code, partition, offset), counted, and skipped, never fatal.
+old event, a connector replaying) overwrite a newer one, so versioned streams also compare
+`provenance.fetched_at`: a version replaces the stored one only if it was fetched at the same
+time or later (ties go to the later record on the log). Source versions are not compared: they
+are whatever each source calls a version (a timestamp, a cursor, a file hash) and do not order
+across sources. The comparison is repeated in the upsert's WHERE clause, so two materializers
+sharing a store during a rebalance cannot regress a row either. Deletes (a `Deletion` record
+and its tombstone) take part in the same order; see `projector`.
 """
 
 from __future__ import annotations
@@ -25,187 +23,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.backoff import Backoff
 from gateway.log import EventLog, GroupConsumer, LogError, LogRecord, LogUnavailable, Position
 from gateway.lookup.errors import LookupStoreError, MaterializerError
-from gateway.lookup.tables import LOOKUP_TABLES, PROJECTIONS, Projection, lk_applied
-from gateway.store import upsert_insert
+from gateway.lookup.projector import Projector, StreamStats
+from gateway.lookup.tables import LOOKUP_TABLES, PROJECTIONS
 from gateway.store.errors import StoreError, StoreUnavailable, store_unavailable
 from schemas.codec import EventCodec
-from schemas.errors import DecodeError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "govgate-materializer"
 MATERIALIZED = ("certificates", "materials", "case-events")
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class StreamStats:
-    """What happened to the records of one stream."""
-
-    records: int = 0  # read from the log
-    applied: int = 0  # written (a later record of the same batch may have replaced it)
-    duplicates: int = 0  # event id applied before: nothing to do
-    stale: int = 0  # older than the version the store already has: not applied
-    undecodable: int = 0  # not an event of this stream's type: skipped and logged
-    batches: int = 0
-
-    def add(self, other: StreamStats) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-
-@dataclass(frozen=True, slots=True)
-class _Event:
-    event_id: str
-    row: dict[str, Any]
-    partition: int
-    offset: int
-
-
-class Projector:
-    """Decodes a batch of one stream and applies it to the lookup store in one transaction."""
-
-    def __init__(self, engine: AsyncEngine, codec: EventCodec | None = None) -> None:
-        self.engine = engine
-        self.codec = codec or EventCodec()
-        self._insert = upsert_insert(engine)
-
-    async def apply(self, stream: str, records: Sequence[LogRecord]) -> StreamStats:
-        """Apply `records` (in log order) to the store; raises `StoreUnavailable` to retry."""
-        projection = PROJECTIONS[stream]
-        stats = StreamStats(records=len(records), batches=1)
-        events = self._decode(stream, projection, records, stats)
-        if not events:
-            return stats
-        async with store_unavailable(), self.engine.begin() as conn:
-            fresh = await self._claim(conn, stream, events)
-            stats.duplicates = len(events) - len(fresh)
-            events = fresh
-            if projection.versioned:
-                events = await self._newest(conn, projection, events, stats)
-                await self._upsert(conn, projection, [e.row for e in events])
-            elif events:
-                statement = self._insert(projection.table).on_conflict_do_nothing()
-                await conn.execute(statement, [e.row for e in events])
-                stats.applied = len(events)
-        return stats
-
-    def _decode(
-        self,
-        stream: str,
-        projection: Projection,
-        records: Sequence[LogRecord],
-        stats: StreamStats,
-    ) -> list[_Event]:
-        events: list[_Event] = []
-        for record in records:
-            try:
-                decoded = self.codec.decode(record.value or b"")  # None: a Kafka tombstone
-                if decoded.name != projection.record_type:
-                    raise DecodeError(
-                        "WRONG_RECORD_TYPE",
-                        f"{decoded.name} on a stream of {projection.record_type}",
-                    )
-            except DecodeError as exc:
-                stats.undecodable += 1
-                logger.warning(
-                    "materializer: skipped %s[%d]@%d, it cannot be applied: %s %s",
-                    stream,
-                    record.partition,
-                    record.offset,
-                    exc.code,
-                    exc.detail,
-                )
-                continue
-            row = projection.row(decoded.record, record.timestamp_ms)
-            events.append(_Event(row["event_id"], row, record.partition, record.offset))
-        return events
-
-    async def _claim(
-        self, conn: AsyncConnection, stream: str, events: list[_Event]
-    ) -> list[_Event]:
-        """Record the batch's event ids; the events whose id was new, first occurrence only.
-
-        A write as the transaction's first statement also takes SQLite's write lock up front,
-        so a read in this transaction cannot be overtaken by another writer's commit.
-        """
-        rows = [
-            {
-                "event_id": e.event_id,
-                "stream": stream,
-                "log_partition": e.partition,
-                "log_offset": e.offset,
-            }
-            for e in events
-        ]
-        statement = (
-            self._insert(lk_applied)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(lk_applied.c.event_id)
-        )
-        new = set((await conn.execute(statement, rows)).scalars())
-        fresh: list[_Event] = []
-        for event in events:
-            if event.event_id in new:
-                new.discard(event.event_id)  # a second copy in this batch is a duplicate
-                fresh.append(event)
-        return fresh
-
-    async def _newest(
-        self,
-        conn: AsyncConnection,
-        projection: Projection,
-        events: list[_Event],
-        stats: StreamStats,
-    ) -> list[_Event]:
-        """Per key, the last event (in log order) fetched no earlier than what came before it."""
-        if not events:
-            return []
-        key = projection.table.c[projection.key]
-        keys = {e.row[projection.key] for e in events}
-        query = select(key, projection.table.c.fetched_ms).where(key.in_(sorted(keys)))
-        newest: dict[str, int] = {row[0]: row[1] for row in await conn.execute(query)}
-        winners: dict[str, _Event] = {}
-        for event in events:
-            k, fetched = event.row[projection.key], event.row["fetched_ms"]
-            if k in newest and fetched < newest[k]:
-                stats.stale += 1
-                logger.info(
-                    "materializer: %s %s version %s (event %s) is older than the stored one",
-                    projection.record_type,
-                    k,
-                    event.row["source_version"],
-                    event.event_id,
-                )
-                continue
-            newest[k] = fetched
-            winners[k] = event
-            stats.applied += 1
-        return list(winners.values())
-
-    async def _upsert(
-        self, conn: AsyncConnection, projection: Projection, rows: list[dict[str, Any]]
-    ) -> None:
-        if not rows:
-            return
-        table = projection.table
-        statement = self._insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[projection.key],
-            set_={c.name: statement.excluded[c.name] for c in table.c if c.name != projection.key},
-            where=table.c.fetched_ms <= statement.excluded.fetched_ms,
-        )
-        await conn.execute(statement, rows)
 
 
 class Materializer:

@@ -95,7 +95,20 @@ lk_applied = Table(
     Column("log_offset", BigInteger, nullable=False),
 )
 
-LOOKUP_TABLES = (lk_certificates, lk_materials, lk_case_events, lk_applied)
+# Keys deleted at their source (a `Deletion` record, or a tombstone): the newest delete of each
+# and when it was fetched. A version of the key is applied only if fetched no earlier, so a key
+# that comes back is a new version, while an old one delivered late does not bring it back.
+lk_deletions = Table(
+    "lk_deletions",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("record_key", String, primary_key=True),
+    Column("fetched_ms", BigInteger, nullable=False),
+    Column("event_id", String(36), nullable=True),  # the Deletion's; null for a bare tombstone
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+LOOKUP_TABLES = (lk_certificates, lk_materials, lk_case_events, lk_applied, lk_deletions)
 
 
 # Record → row. `ts` is the log timestamp of the record: the row's `updated_ms`.
@@ -170,13 +183,16 @@ class Projection:
     key: str  # primary-key column
     row: Callable[[dict[str, Any], int], dict[str, Any]]
     versioned: bool  # newest version per key (else: every event is a row of its own)
+    deletions: bool = False  # `Deletion` records and tombstones remove a key's row
 
 
 PROJECTIONS = {
     "certificates": Projection(
-        "Certificate", lk_certificates, "cert_id", _certificate_row, versioned=True
+        "Certificate", lk_certificates, "cert_id", _certificate_row, True, deletions=True
     ),
-    "materials": Projection("Material", lk_materials, "material_id", _material_row, True),
+    "materials": Projection(
+        "Material", lk_materials, "material_id", _material_row, True, deletions=True
+    ),
     "case-events": Projection(
         "CaseEvent", lk_case_events, "event_id", _case_event_row, versioned=False
     ),

@@ -132,7 +132,7 @@ class LogSource(CaseSource):
     def _incoming(self, record: LogRecord) -> Incoming:
         where = f"{STREAM}/{record.partition}@{record.offset}"
         try:
-            decoded = self.codec.decode(record.value)
+            decoded = self.codec.decode(record.value or b"")  # no tombstones on case-events
         except DecodeError as exc:
             return Incoming(where, None, f"{exc.code}: {exc.detail}")
         if decoded.name != "CaseEvent":
