@@ -11,6 +11,8 @@ page at a time, whatever the size of the table; a scan that fails half-way delet
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
@@ -64,6 +66,7 @@ class KeyScans:
         self._store: SnapshotStore | None = None
         self._keys: list[ColumnElement[Any]] = []
         self._selected: list[ColumnElement[Any]] = []
+        self._names: list[str] = []
         self.on_page: Callable[[int], Awaitable[None]] | None = None  # after each page: progress
 
     async def start(self, table: Table, keys: dict[str, str], remembered: dict[str, str]) -> None:
@@ -72,9 +75,11 @@ class KeyScans:
         await self.close()
         raw = table.c  # selected untyped, as the main scan does, so keys bind back as read
         self._keys = [type_coerce(raw[n], NullType()).label(v) for n, v in keys.items()]
+        extra = {n: v for n, v in remembered.items() if n not in keys}
         self._selected = self._keys + [
-            type_coerce(raw[n], NullType()).label(v) for n, v in remembered.items() if n not in keys
+            type_coerce(raw[n], NullType()).label(v) for n, v in extra.items()
         ]
+        self._names = list(extra.values())  # what a page row holds after its key columns
         self._order = [raw[n] for n in keys]
         self._engine = open_snapshot_engine(async_url(self.config.snapshot_url.get_secret_value()))
         self._store = SnapshotStore(self._engine, self._scope)
@@ -95,7 +100,8 @@ class KeyScans:
     async def emitted(self, batch: Sequence[SourceRecord]) -> None:
         """Keys the source is handing out now (a scan running now will not take them for
         deleted; the next one will, if they are gone by then)."""
-        rows = [(r.key, {c: r.data.get(c) for c in self.remember}) for r in batch if not r.deleted]
+        names = self._names
+        rows = [(r.key, [r.data.get(c) for c in names]) for r in batch if not r.deleted]
         await self._snapshot().mark(rows, None)
 
     async def committed(self, offset: Offset) -> None:
@@ -113,31 +119,50 @@ class KeyScans:
             return
         store = self._snapshot()
         number = await store.begin_scan()
-        pages = keys = 0
-        last: tuple[Any, ...] | None = None
         started = time.monotonic()
-        while True:
-            rows = await read_page(self.page_query(last))
-            if rows:
-                width = len(self._keys)
-                await store.mark([(_key(r, width), self._remembered(r)) for r in rows], number)
-                last = tuple(rows[-1][:width])
-                keys += len(rows)
-            pages += 1
-            if self.on_page is not None:
-                await self.on_page(pages)
-            if len(rows) < self.config.page_size:
-                break
+        keys = await self._scan(read_page, number)
         await store.complete(number)
-        log.info(
-            "%s: key scan %d read %d keys in %.1f s",
-            self.table,
-            number,
-            keys,
-            time.monotonic() - started,
-        )
+        took = time.monotonic() - started
+        log.info("%s: key scan %d read %d keys in %.1f s", self.table, number, keys, took)
         async for batch in self._deleted():
             yield batch
+
+    async def _scan(self, read_page: ReadPage, number: int) -> int:
+        """Read every key page by page, marking each page while the next one is read (the
+        source's database and the snapshot's work at once); raises what a page raises."""
+        store, width = self._snapshot(), len(self._keys)
+        pages = keys = 0
+        last: tuple[Any, ...] | None = None
+        marking: asyncio.Task[None] | None = None
+        try:
+            while True:
+                rows = await read_page(self.page_query(last))
+                if marking is not None:
+                    await marking
+                    marking = None
+                if rows:
+                    if width == 1:
+                        marked: list[tuple[str, list[Any]]] = [
+                            (str(r[0]), list(r[1:])) for r in rows
+                        ]
+                    else:
+                        marked = [(_key(r, width), list(r[width:])) for r in rows]
+                    marking = asyncio.ensure_future(store.mark(marked, number))
+                    last = tuple(rows[-1][:width])
+                    keys += len(rows)
+                pages += 1
+                if self.on_page is not None:
+                    await self.on_page(pages)
+                if len(rows) < self.config.page_size:
+                    break
+            if marking is not None:
+                await marking
+        finally:
+            if marking is not None and not marking.done():
+                marking.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await marking
+        return keys
 
     def page_query(self, after: tuple[Any, ...] | None) -> Any:
         """The next page of keys (and remembered columns) after `after`, in key order."""
@@ -164,16 +189,22 @@ class KeyScans:
                     table=self.table,
                     key=g.key,
                     version=version,
-                    data=g.data,
+                    data=self._data(g.key, g.data),
                     deleted=True,
                     how=HOW,
                 )
                 for g in gone
             ]
 
-    def _remembered(self, row: Row[Any]) -> dict[str, Any]:
-        mapping = row._mapping
-        return {c: mapping[c] for c in self.remember if c in mapping}
+    def _data(self, key: str, remembered: Any) -> dict[str, Any]:
+        """A deleted row as far as it is known: its key columns and the remembered ones."""
+        values = remembered if isinstance(remembered, list) else []
+        data: dict[str, Any] = dict(zip(self._names, values, strict=False))
+        labels = [str(c.key) for c in self._keys]
+        parts = [key] if len(labels) == 1 else key.split("|")
+        if len(parts) == len(labels):
+            data.update(zip(labels, parts, strict=True))
+        return data
 
     def _snapshot(self) -> SnapshotStore:
         if self._store is None:
