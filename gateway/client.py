@@ -249,6 +249,12 @@ class GatewayClient:
         path = f"/v1/cases/{urllib.parse.quote(case_no, safe='')}"
         return await self.request("GET", path, purpose=purpose)
 
+    async def credit(self, subject_id: str, item: str | None = None, *, purpose: str) -> Answer:
+        """A credit check (失信联合惩戒): whether the subject (USCC or resident id number) is
+        restricted for `item` (事项编码 or category; default `purpose`), and by which entries."""
+        path = f"/v1/credit/{urllib.parse.quote(subject_id, safe='')}"
+        return await self.request("GET", path, purpose=purpose, params={"item": item})
+
     async def publish(self, kind: str, record: Mapping[str, Any]) -> Answer:
         """Push one canonical record (publisher members); dates and times become ISO texts."""
         path = f"/v1/events/{urllib.parse.quote(kind, safe='')}"

@@ -13,7 +13,12 @@ from typing import Any
 
 from schemas.validators import FieldValueError, validate_party_id, validate_region_code
 
-_PARTIES = {"CaseEvent": ("applicant",), "Certificate": ("holder",), "Material": ("holder",)}
+_PARTIES = {
+    "CaseEvent": ("applicant",),
+    "Certificate": ("holder",),
+    "Material": ("holder",),
+    "CreditEntry": ("subject",),
+}
 _REGIONS = {"CaseEvent": ("region_code",), "Certificate": ("region_code",)}
 
 # Values known to pass, so that the applicants and regions that recur across a case's events

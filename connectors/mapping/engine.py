@@ -8,6 +8,7 @@ mutates its input, does no I/O, and raises `MappingError` naming the field and t
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -179,6 +180,8 @@ def _typed(leaf: Leaf, rule: FieldRule) -> Callable[[str, Any], Any]:
         return _boolean
     if leaf.kind == "enum":
         return lambda f, v: _symbol(f, v, leaf.symbols)
+    if leaf.kind == "array":
+        return _split
     return lambda f, v: v if isinstance(v, str) else str(v)
 
 
@@ -216,6 +219,16 @@ def _symbol(field: str, value: Any, symbols: tuple[str, ...]) -> str:
     raise MappingError(
         "UNKNOWN_CODE", field, f"{field}: {value!r} is not one of {', '.join(symbols)}"
     )
+
+
+_SEPARATORS = re.compile(r"[;；,，、|\s]+")
+
+
+def _split(field: str, value: Any) -> list[str]:
+    """A list written in one cell, e.g. `ZFCG；ZTB` or `000112005000,000116001000`."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [part for part in _SEPARATORS.split(str(value)) if part]
 
 
 def _surface(labels: dict[str, str]) -> Converter:

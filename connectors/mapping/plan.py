@@ -19,7 +19,7 @@ _MISSING = object()
 class Leaf:
     """What the schema says about one target field."""
 
-    kind: str  # string, int, float, bool, timestamp, date, enum, map
+    kind: str  # string, int, float, bool, timestamp, date, enum, map, array
     optional: bool  # a union with null
     has_default: bool
     default: Any
@@ -58,6 +58,8 @@ def _leaf(kind: Any, optional: bool, f: dict[str, Any]) -> Leaf:
             return Leaf("enum", optional, has_default, default, tuple(kind["symbols"]))
         if kind.get("type") == "map":
             return Leaf("map", optional, has_default, default)
+        if kind.get("type") == "array":  # a code table's list, or a column's text split up
+            return Leaf("array", optional, has_default, default)
         kind = kind["type"]
     simple = {
         "string": "string",

@@ -57,8 +57,8 @@ class FieldRule(BaseModel):
 class TargetSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    record: Literal["CaseEvent", "Certificate", "Material"]
-    stream: Literal["case-events", "certificates", "materials"]
+    record: Literal["CaseEvent", "Certificate", "Material", "CreditEntry"]
+    stream: Literal["case-events", "certificates", "materials", "credit-entries"]
 
 
 class MappingSpec(BaseModel):

@@ -135,6 +135,8 @@ DEPARTMENTS: dict[str, tuple[str, str]] = {
     "zrzy": ("自然资源和规划局", "自然资源和规划局"),
     "bdc": ("不动产登记中心", "不动产登记中心"),
     "rs": ("社会保险事业管理中心", "社会保险事业管理中心"),
+    "fy": ("人民法院", "中级人民法院"),
+    "sw": ("税务局", "税务局"),
 }
 # Department kinds that are public institutions (事业单位, USCC category 12), not organs.
 INSTITUTIONS = frozenset({"bdc", "rs"})

@@ -17,7 +17,7 @@ from fastapi import Depends, Path, Query, Request
 from gateway.api.exchange import exchange_of
 from gateway.api.problems import InvalidInput
 from gateway.api.services import services
-from schemas.validators import FieldValueError, validate_resident_id, validate_uscc
+from schemas.validators import FieldValueError, mask, validate_resident_id, validate_uscc
 
 MAX_HOLDER_ID = 64
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # certificate types, catalogs
@@ -86,6 +86,29 @@ async def case_no_path(case_no: Annotated[str, Path(description="办件编号")]
     return record_id(case_no, "case_no")
 
 
+async def subject_path(
+    request: Request,
+    subject_id: Annotated[str, Path(description="统一社会信用代码 or 居民身份证号码 (18)")],
+) -> str:
+    """A credit subject: a valid USCC or resident id number; noted for the access log."""
+    subject_id = subject_id.strip().upper()
+    kind = holder_type(subject_id)
+    if kind == "OTHER":
+        shown = mask(subject_id) if len(subject_id) <= MAX_HOLDER_ID else "(too long)"
+        raise InvalidInput(f"subject_id {shown!r}: not a valid 统一社会信用代码 or 居民身份证号码")
+    exchange = exchange_of(request.scope)
+    exchange.holder_id, exchange.holder_type = subject_id, kind
+    return subject_id
+
+
+async def item_query(
+    item: Annotated[
+        str | None, Query(description="事项编码 or item category (e.g. ZFCG); default Gov-Purpose")
+    ] = None,
+) -> str | None:
+    return _code(item, "item")
+
+
 @dataclass(frozen=True)
 class PageArgs:
     limit: int
@@ -130,3 +153,5 @@ CatalogCodeDep = Annotated[str | None, Depends(catalog_code_query)]
 CertIdDep = Annotated[str, Depends(cert_id_path)]
 CaseNoDep = Annotated[str, Depends(case_no_path)]
 PageDep = Annotated[PageArgs, Depends(page_query)]
+SubjectDep = Annotated[str, Depends(subject_path)]
+ItemDep = Annotated[str | None, Depends(item_query)]

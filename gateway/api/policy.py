@@ -19,11 +19,12 @@ from typing import Any
 
 from gateway.api.caller import Caller
 from gateway.api.problems import PurposeMissing, PurposeNotGranted, RoleRequired, TypeNotGranted
-from gateway.lookup import CaseEventEntry, CertificateEntry, MaterialEntry
+from gateway.lookup import CaseEventEntry, CertificateEntry, CreditEntryEntry, MaterialEntry
 from gateway.members.store import ANY_PURPOSE, Grant, GrantKind, Role
 from schemas.validators import mask
 
 HOLDER_ID_FIELD = "holder.id_number"
+SUBJECT_ID_FIELD = "subject.id_number"
 MASK = "***"
 
 
@@ -143,3 +144,28 @@ def case_view(purpose: str, events: list[CaseEventEntry]) -> list[View]:
                 masked.append("applicant.id_number")
         views.append(View(record, tuple(masked)))
     return views
+
+
+def credit_lists(caller: Caller, purpose: str) -> list[str]:
+    """The joint-punishment lists (名单代码) the caller may check subjects against for
+    `purpose`: one `credit` grant per list (a catalogue resource once #13 lands), or the
+    refusal (PURPOSE_NOT_GRANTED) when it has none for this purpose."""
+    return granted_codes(caller, "credit", purpose, None)
+
+
+def credit_entry_view(caller: Caller, purpose: str, entry: CreditEntryEntry) -> View:
+    """A list entry as the window sees it: a person's id number masked unless the grant of
+    its list names `subject.id_number` (a company's credit code is public anyway)."""
+    record = copy.deepcopy(entry.record)
+    masked: list[str] = []
+    subject = record.get("subject")
+    grant = grant_for(caller, "credit", entry.list_code, purpose)
+    if (
+        isinstance(subject, dict)
+        and subject.get("id_type") == "RESIDENT_ID"
+        and isinstance(subject.get("id_number"), str)
+        and (grant is None or not _visible(grant, SUBJECT_ID_FIELD))
+    ):
+        subject["id_number"] = mask(subject["id_number"])
+        masked.append(SUBJECT_ID_FIELD)
+    return View(record, tuple(masked))

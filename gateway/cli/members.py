@@ -108,8 +108,9 @@ def _grants(texts: tuple[str, ...]) -> list[Grant]:
 
 
 _GRANT_HELP = (
-    "Repeatable KIND:CODE:PURPOSE[:FIELD,…]; KIND is certificate or material, PURPOSE "
-    "an item code (事项编码) or '*', FIELDs limit 有条件共享 records to those fields."
+    "Repeatable KIND:CODE:PURPOSE[:FIELD,…]; KIND is certificate, material, credit (a list "
+    "code) or notice (a department code), PURPOSE an item code (事项编码) or '*', FIELDs "
+    "limit 有条件共享 records to those fields."
 )
 
 

@@ -12,6 +12,7 @@ from gateway.lookup.projector import Projector, StreamStats
 from gateway.lookup.store import (
     CaseEventEntry,
     CertificateEntry,
+    CreditEntryEntry,
     LookupStore,
     MaterialEntry,
     Page,
@@ -22,6 +23,7 @@ __all__ = [
     "MATERIALIZED",
     "CaseEventEntry",
     "CertificateEntry",
+    "CreditEntryEntry",
     "InvalidQuery",
     "LookupStore",
     "LookupStoreError",

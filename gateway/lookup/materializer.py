@@ -40,7 +40,7 @@ from schemas.codec import EventCodec
 logger = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "govgate-materializer"
-MATERIALIZED = ("certificates", "materials", "case-events")
+MATERIALIZED = ("certificates", "materials", "case-events", "credit-entries")
 T = TypeVar("T")
 
 

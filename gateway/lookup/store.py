@@ -29,12 +29,19 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.lookup.errors import InvalidQuery
-from gateway.lookup.tables import LOOKUP_TABLES, lk_case_events, lk_certificates, lk_materials
+from gateway.lookup.tables import (
+    LOOKUP_TABLES,
+    lk_case_events,
+    lk_certificates,
+    lk_credit_entries,
+    lk_materials,
+)
 from gateway.store import blocking
 from gateway.store.errors import store_unavailable
 
 MAX_PAGE = 500
 MAX_TIMELINE = 5000
+MAX_CREDIT_ENTRIES = 500  # one subject's entries, history included, that one check reads
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
@@ -82,6 +89,21 @@ class CaseEventEntry:
     case_no: str
     occurred_at: datetime
     stage: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditEntryEntry:
+    """The newest version of one joint-punishment list entry (失信联合惩戒名单条目)."""
+
+    entry_id: str
+    subject_id: str
+    list_code: str
+    valid_from: date
+    valid_until: date | None
+    removed_on: date | None
+    event_id: str
+    updated_ms: int
     record: dict[str, Any]
 
 
@@ -201,6 +223,23 @@ class LookupStore:
         )
         return [_case_event(row) for row in await self._rows(query)]
 
+    async def credit_entries(
+        self, subject_id: str, list_codes: list[str], *, limit: int = MAX_CREDIT_ENTRIES
+    ) -> list[CreditEntryEntry]:
+        """The subject's entries on `list_codes`, removed and expired ones included (history),
+        by list then entry id; at most `limit`."""
+        if not list_codes:
+            return []
+        _check_limit(limit, MAX_CREDIT_ENTRIES)
+        c = lk_credit_entries.c
+        query = (
+            select(lk_credit_entries)
+            .where(c.subject_id == subject_id, c.list_code.in_(sorted(set(list_codes))))
+            .order_by(c.list_code, c.entry_id)
+            .limit(limit)
+        )
+        return [_credit_entry(row) for row in await self._rows(query)]
+
     async def counts(self) -> dict[str, int]:
         """Rows per lookup table, for operators (`govgate rebuild` prints them)."""
         async with store_unavailable(), self.engine.connect() as conn:
@@ -246,6 +285,20 @@ def _material(row: Row[Any]) -> MaterialEntry:
         case_no=row.case_no,
         reusable=bool(row.reusable),
         valid_until=row.valid_until,
+        event_id=row.event_id,
+        updated_ms=row.updated_ms,
+        record=json.loads(row.record),
+    )
+
+
+def _credit_entry(row: Row[Any]) -> CreditEntryEntry:
+    return CreditEntryEntry(
+        entry_id=row.entry_id,
+        subject_id=row.subject_id,
+        list_code=row.list_code,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        removed_on=row.removed_on,
         event_id=row.event_id,
         updated_ms=row.updated_ms,
         record=json.loads(row.record),

@@ -95,6 +95,25 @@ lk_applied = Table(
     Column("log_offset", BigInteger, nullable=False),
 )
 
+# Joint-punishment list entries (失信联合惩戒名单): the newest version of each, by entry id; a
+# removal (信用修复) is a newer version with `removed_on`, kept for the history.
+lk_credit_entries = Table(
+    "lk_credit_entries",
+    metadata,
+    Column("entry_id", String, primary_key=True),
+    Column("subject_id", String, nullable=False),
+    Column("list_code", String, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date, nullable=True),
+    Column("removed_on", Date, nullable=True),
+    Column("record", Text, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("source_version", String, nullable=False),
+    Column("fetched_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_lk_credit_entries_subject", "subject_id", "list_code", "entry_id"),
+)
+
 # Keys deleted at their source (a `Deletion` record, or a tombstone): the newest delete of each
 # and when it was fetched. A version of the key is applied only if fetched no earlier, so a key
 # that comes back is a new version, while an old one delivered late does not bring it back.
@@ -108,7 +127,14 @@ lk_deletions = Table(
     Column("updated_ms", BigInteger, nullable=False),
 )
 
-LOOKUP_TABLES = (lk_certificates, lk_materials, lk_case_events, lk_applied, lk_deletions)
+LOOKUP_TABLES = (
+    lk_certificates,
+    lk_materials,
+    lk_case_events,
+    lk_credit_entries,
+    lk_applied,
+    lk_deletions,
+)
 
 
 # Record → row. `ts` is the log timestamp of the record: the row's `updated_ms`.
@@ -174,6 +200,23 @@ def _case_event_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
     }
 
 
+def _credit_entry_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
+    prov = r["provenance"]
+    return {
+        "entry_id": r["entry_id"],
+        "subject_id": r["subject"]["id_number"],
+        "list_code": r["list_code"],
+        "valid_from": r["valid_from"],
+        "valid_until": r["valid_until"],
+        "removed_on": r["removed_on"],
+        "record": _json(r),
+        "event_id": r["event_id"],
+        "source_version": prov["source_version"],
+        "fetched_ms": _ms(prov["fetched_at"]),
+        "updated_ms": ts,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Projection:
     """How the records of one stream become rows of one table."""
@@ -192,6 +235,9 @@ PROJECTIONS = {
     ),
     "materials": Projection(
         "Material", lk_materials, "material_id", _material_row, True, deletions=True
+    ),
+    "credit-entries": Projection(
+        "CreditEntry", lk_credit_entries, "entry_id", _credit_entry_row, True, deletions=True
     ),
     "case-events": Projection(
         "CaseEvent", lk_case_events, "event_id", _case_event_row, versioned=False

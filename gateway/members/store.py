@@ -48,7 +48,10 @@ from gateway.store.errors import store_unavailable
 
 Role: TypeAlias = Literal["publisher", "consumer", "subscriber", "auditor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
-GrantKind: TypeAlias = Literal["certificate", "material"]
+# certificate: a 证照类型; material: a 材料目录; credit: a joint-punishment list (名单代码, e.g.
+# SXBZXR) a window may check subjects against; notice: the 双告知 notices of one department
+# (its code, e.g. 330802-JTYS), which it receives and claims.
+GrantKind: TypeAlias = Literal["certificate", "material", "credit", "notice"]
 GRANT_KINDS: tuple[GrantKind, ...] = get_args(GrantKind)
 ANY_PURPOSE = "*"
 

@@ -52,7 +52,7 @@ grants = Table(
         ForeignKey("members.member_id", name="fk_grants_member_id"),
         primary_key=True,
     ),
-    Column("kind", String(16), primary_key=True),  # certificate | material
+    Column("kind", String(16), primary_key=True),  # certificate | material | credit | notice
     Column("code", String(64), primary_key=True),
     Column("purpose", String(64), primary_key=True),
     Column("fields", Text, nullable=True),  # JSON list; NULL: every field

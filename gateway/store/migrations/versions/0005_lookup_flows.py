@@ -18,6 +18,26 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "lk_credit_entries",
+        sa.Column("entry_id", sa.String(), nullable=False),
+        sa.Column("subject_id", sa.String(), nullable=False),
+        sa.Column("list_code", sa.String(), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=True),
+        sa.Column("removed_on", sa.Date(), nullable=True),
+        sa.Column("record", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("source_version", sa.String(), nullable=False),
+        sa.Column("fetched_ms", sa.BigInteger(), nullable=False),
+        sa.Column("updated_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("entry_id", name="pk_lk_credit_entries"),
+    )
+    op.create_index(
+        "ix_lk_credit_entries_subject",
+        "lk_credit_entries",
+        ["subject_id", "list_code", "entry_id"],
+    )
+    op.create_table(
         "lk_deletions",
         sa.Column("stream", sa.String(64), nullable=False),
         sa.Column("record_key", sa.String(), nullable=False),
@@ -30,3 +50,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lk_deletions")
+    op.drop_index("ix_lk_credit_entries_subject", table_name="lk_credit_entries")
+    op.drop_table("lk_credit_entries")
