@@ -255,6 +255,15 @@ class GatewayClient:
         path = f"/v1/credit/{urllib.parse.quote(subject_id, safe='')}"
         return await self.request("GET", path, purpose=purpose, params={"item": item})
 
+    async def claim_notice(
+        self, notice_id: str, *, department_code: str | None = None, note: str | None = None
+    ) -> Answer:
+        """Claim (认领) a 双告知 notice for the member's department (subscriber members);
+        `department_code` names the department when claiming from the pool."""
+        path = f"/v1/notices/{urllib.parse.quote(notice_id, safe='')}/claim"
+        fields = {"department_code": department_code, "note": note}
+        return await self.request("POST", path, json={k: v for k, v in fields.items() if v})
+
     async def publish(self, kind: str, record: Mapping[str, Any]) -> Answer:
         """Push one canonical record (publisher members); dates and times become ISO texts."""
         path = f"/v1/events/{urllib.parse.quote(kind, safe='')}"

@@ -13,17 +13,20 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from gateway.log import EventLog, LogRecord
-from gateway.log.base import Position
+from gateway.log.base import TOMBSTONE_TYPE, Position
 from schemas.codec import EventCodec, headers_dict, to_jsonable
 from schemas.errors import DecodeError, GovgateError
 
-FEED_STREAMS = ("case-events", "supervision-alerts")
+FEED_STREAMS = ("case-events", "supervision-alerts", "notices", "certificates")
+# What one subscriber may see of one item (the item, perhaps masked), or None: the gateway's
+# policy decides it per stream (`gateway.api.policy.feed_view`), for the feed and webhooks alike.
+ItemView = Callable[[dict[str, Any]], dict[str, Any] | None]
 TOMBSTONE = "tombstone"  # the type of a feed item that is a tombstone
 SCAN_BUDGET = 5000  # records examined per request at most, however selective the filter
 HEARTBEAT_S = 15.0
@@ -111,6 +114,7 @@ def to_item(codec: EventCodec, record: LogRecord, cursor: str) -> dict[str, Any]
     if record.value is None:  # a tombstone: the key's record was deleted (compacted streams)
         item["type"] = TOMBSTONE
         item["tombstone"] = True
+        item["type_code"] = headers.get(TOMBSTONE_TYPE)
         return item
     try:
         decoded = codec.decode(record.value)
@@ -122,13 +126,27 @@ def to_item(codec: EventCodec, record: LogRecord, cursor: str) -> dict[str, Any]
     return item
 
 
+def visible(item: dict[str, Any], where: Filter, view: ItemView | None) -> dict[str, Any] | None:
+    """The item as shown, if it matches the filter and the subscriber may see it."""
+    if not where.matches(item["event"]):  # a filtered feed leaves tombstones out
+        return None
+    return item if view is None else view(item)
+
+
 class FeedReader:
     """Reads one stream from a position, keeping the position after each record seen."""
 
     def __init__(
-        self, log: EventLog, codec: EventCodec, stream: str, start: Position, where: Filter
+        self,
+        log: EventLog,
+        codec: EventCodec,
+        stream: str,
+        start: Position,
+        where: Filter,
+        view: ItemView | None = None,
     ) -> None:
         self.log, self.codec, self.stream, self.filter = log, codec, stream, where
+        self.view = view
         self.position: Position = dict(start)
 
     async def records(
@@ -153,9 +171,10 @@ class FeedReader:
                 for record in batch:
                     self.position[record.partition] = record.offset + 1
                     item = to_item(self.codec, record, encode_cursor(self.stream, self.position))
-                    if self.filter.matches(item["event"]):
+                    shown = visible(item, self.filter, self.view)
+                    if shown is not None:
                         sent += 1
-                        yield item
+                        yield shown
                 if first_only and sent:
                     return
 
@@ -173,9 +192,10 @@ async def read_page(
     limit: int,
     wait: float,
     where: Filter,
+    view: ItemView | None = None,
 ) -> Page:
     """A long-poll page: returns once at least one matching record is there, else after `wait`."""
-    reader = FeedReader(log, codec, stream, start, where)
+    reader = FeedReader(log, codec, stream, start, where, view)
     items = [
         item
         async for item in reader.records(limit, time.monotonic() + wait, first_only=True)

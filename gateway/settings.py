@@ -289,6 +289,24 @@ class SupervisionSettings(_Section):
     )
 
 
+class NoticesSettings(_Section):
+    """双告知 routing (`govgate notices run`): new business licences to the departments that
+    must follow them up, and the claim clock. `GOVGATE_NOTICES_RULES` → `notices.rules`, …"""
+
+    rules: Path | None = Field(
+        default=None,
+        description="routing rules (YAML); default the shipped gateway/notices/routing.yaml",
+    )
+    state_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of its own state (licences routed, notice clocks, cards, "
+        "positions); default SQLite at DATA_DIR/notices.db",
+    )
+    interval_s: float = Field(
+        default=30, gt=0, description="how often unclaimed notices are checked against the clock"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOVGATE_",
@@ -306,6 +324,7 @@ class Settings(BaseSettings):
     connectors: ConnectorsSettings = ConnectorsSettings()
     webhooks: WebhooksSettings = WebhooksSettings()
     supervision: SupervisionSettings = SupervisionSettings()
+    notices: NoticesSettings = NoticesSettings()
 
     @classmethod
     def settings_customise_sources(

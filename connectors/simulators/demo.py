@@ -1,10 +1,12 @@
-"""The demo's four busy departments (`govgate up --demo`).
+"""The demo's busy departments (`govgate up --demo`).
 
-`Demo` owns the four simulators — 发改 and 市场监管 as SQLite files in a folder, 自然资源 in
-memory behind its HTTP API, 人社 as a drop folder — fills them with some history on first
-start, and keeps them changing so the feed stays live. Paths, host, port and token are
-constructor arguments; the attributes `fgw_url`, `scjg_url`, `zrzy_url`, `zrzy_token` and
-`drop_folder` tell the connectors where to read.
+`Demo` owns the simulators — 发改 and 市场监管 as SQLite files in a folder, 自然资源 in memory
+behind its HTTP API, 人社 and the credit platform (信用平台, joint-punishment lists) as drop
+folders — fills them with some history on first start, and keeps them changing so the feed
+stays live (a 自然资源 title is now and then deleted outright, a listed subject removed from its
+list). Paths, host, port and token are constructor arguments; the attributes `fgw_url`,
+`scjg_url`, `zrzy_url`, `zrzy_token`, `drop_folder` and `credit_folder` tell the connectors
+where to read.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Self
 import uvicorn
 
 from connectors.simulators.clock import local_now
+from connectors.simulators.credit import CreditListSimulator
 from connectors.simulators.fgw import FgwSimulator
 from connectors.simulators.rs import RsSimulator
 from connectors.simulators.scjg import ScjgSimulator
@@ -39,7 +42,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class Demo:
-    """Four simulated departments, kept busy; use as `async with Demo(folder) as demo:`."""
+    """Simulated departments, kept busy; use as `async with Demo(folder) as demo:`."""
 
     def __init__(
         self,
@@ -65,6 +68,10 @@ class Demo:
         self.scjg = ScjgSimulator(self.scjg_url, seed=seed + 1, bad_share=bad_share, region=region)
         self.zrzy = ZrzySimulator(seed=seed + 2, bad_share=bad_share, region=region)
         self.rs = RsSimulator(self.drop_folder, seed=seed + 3, bad_share=bad_share, region=region)
+        self.credit_folder = folder / "xy-drop"
+        self.credit = CreditListSimulator(
+            self.credit_folder, seed=seed + 5, bad_share=bad_share, region=region
+        )
         self.zrzy_app = create_app(self.zrzy, zrzy_token)
         self._rng = random.Random(seed + 4)
         self._started = False
@@ -94,6 +101,10 @@ class Demo:
         if not len(self.zrzy.certificates):
             self.zrzy.add_certificates(30)
             self.zrzy.add_cases(10)
+        self.credit_folder.mkdir(parents=True, exist_ok=True)
+        if not any(self.credit_folder.rglob("sxmd_*")):
+            self.credit.add_entries(20)
+            await asyncio.to_thread(self.credit.write_export)
         self._started = True
 
     async def tick(self) -> None:
@@ -111,6 +122,9 @@ class Demo:
         self.zrzy.advance(rng.randint(0, 2))
         if rng.random() < 0.1:
             self.zrzy.revoke(1)
+        if rng.random() < 0.03 and len(self.zrzy.certificates) > 10:
+            gone = self.zrzy.certificates.oldest(lambda _cert: True, 20)
+            self.zrzy.delete_certificates([str(rng.choice(gone)["ywh"])])
         self._ticks += 1
         if self._ticks % 10 == 1:
             await asyncio.to_thread(self.rs.write_registrations, rng.randint(5, 20))
@@ -118,6 +132,12 @@ class Demo:
             await asyncio.to_thread(self.rs.write_payment_certificates, rng.randint(3, 10))
         if self._ticks % 30 == 20:
             await asyncio.to_thread(self.rs.write_xlsx, rng.randint(3, 10))
+        if self._ticks % 20 == 11:
+            self.credit.add_entries(rng.randint(1, 4))
+            listed = sorted(k for k, row in self.credit.entries.items() if not row["移出日期"])
+            if listed and rng.random() < 0.5:
+                self.credit.remove(rng.choice(listed))
+            await asyncio.to_thread(self.credit.write_export)
 
     async def run(self, stop: asyncio.Event, interval_s: float = 2.0) -> None:
         """Tick every `interval_s` seconds until `stop` is set."""

@@ -243,10 +243,17 @@ class PartyFactory:
         # A run of 2-4 phrases from a random start: cheaper than sample() for a million rows.
         start, count = self.rng.randrange(len(phrases)), self.rng.randrange(2, 5)
         chosen = [phrases[(start + i) % len(phrases)] for i in range(min(count, len(phrases)))]
-        return (
+        general = (
             "一般项目："
             + "；".join(chosen)
             + "（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）。"
+        )
+        licensed = words.LICENSED.get(industry)
+        if licensed is None:
+            return general
+        return (  # the permit items first, as registrars write them since 2021
+            f"许可项目：{licensed}（依法须经批准的项目，经相关部门批准后方可开展经营活动，"
+            f"具体经营项目以审批结果为准）{general}"
         )
 
 

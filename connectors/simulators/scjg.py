@@ -89,14 +89,19 @@ class ScjgSimulator(SqlSimulator):
         super().__init__(url, seed=seed, bad_share=bad_share, region=region)
         self.department = department(region, "scjg")
 
-    async def add_licences(self, n: int, at: datetime | None = None) -> list[str]:
-        """Register n new companies (状态 '1' 存续) at `at`; returns their IDs as strings."""
+    async def add_licences(
+        self, n: int, at: datetime | None = None, *, scope: str | None = None
+    ) -> list[str]:
+        """Register n new companies (状态 '1' 存续) at `at`; returns their IDs as strings.
+        `scope` gives them this 经营范围 (a 双告知 test's), instead of one for their industry."""
         now = self._clock.now(at)
         bad = self._book.plan(n)
         keys: list[str] = []
         async with self._engine.begin() as conn:
             for index in range(n):
                 row = self._licence(self._parties.company(), now.date(), now.date(), now, "1")
+                if scope is not None:
+                    row["JYFW"] = scope
                 spoiled = self._book.spoil_row(_SPOIL, row, now) if index in bad else None
                 result = await conn.execute(insert(SCJG_YYZZ).values(row))
                 primary_key = result.inserted_primary_key

@@ -62,6 +62,16 @@ INDUSTRIES: dict[str, list[str]] = {
     "食品": ["食品销售（仅销售预包装食品）", "农副产品销售", "食用农产品批发"],
     "汽车服务": ["汽车零配件零售", "机动车修理和维护", "二手车经纪", "洗车服务"],
 }
+# Industry → permit items (许可项目) its scope names after the general ones, as a registrar
+# writes them; the 双告知 routing rules route each to the department that follows it up.
+LICENSED: dict[str, str] = {
+    "餐饮管理": "餐饮服务；食品经营",
+    "物流": "道路货物运输（不含危险货物）",
+    "建筑工程": "建设工程施工；住宅室内装饰装修",
+    "食品": "食品生产",
+    "新材料科技": "危险化学品经营",
+    "物业管理": "城市生活垃圾经营性服务",
+}
 # Industries whose companies sit in an industrial park rather than an office.
 FACTORIES = frozenset({"建材", "电子", "机械制造", "新材料科技", "食品"})
 

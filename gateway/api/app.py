@@ -21,6 +21,7 @@ from gateway.api.routes import (
     health,
     materials,
     metrics,
+    notices,
     subscriptions,
     wellknown,
 )
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         events,
         access_log,
         feeds,
+        notices,
         subscriptions,
     ):
         app.include_router(module.router)

@@ -14,11 +14,19 @@ the caller may not see is reported exactly as a record that does not exist.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.api.caller import Caller
-from gateway.api.problems import PurposeMissing, PurposeNotGranted, RoleRequired, TypeNotGranted
+from gateway.api.problems import (
+    InvalidInput,
+    NotFound,
+    PurposeMissing,
+    PurposeNotGranted,
+    RoleRequired,
+    TypeNotGranted,
+)
 from gateway.lookup import CaseEventEntry, CertificateEntry, CreditEntryEntry, MaterialEntry
 from gateway.members.store import ANY_PURPOSE, Grant, GrantKind, Role
 from schemas.validators import mask
@@ -97,9 +105,13 @@ def certificate_view(caller: Caller, purpose: str, entry: CertificateEntry) -> V
     grant = grant_for(caller, "certificate", entry.type_code, purpose)
     if grant is None or not shareable(entry):
         return None
-    record = copy.deepcopy(entry.record)
+    return _certificate_record_view(grant, entry.record, entry.sharing_class)
+
+
+def _certificate_record_view(grant: Grant, original: dict[str, Any], sharing: str) -> View:
+    record = copy.deepcopy(original)
     masked: list[str] = []
-    if entry.sharing_class == "CONDITIONAL":
+    if sharing == "CONDITIONAL":
         surface = record.get("surface_fields")
         if isinstance(surface, dict):
             for name in sorted(surface):
@@ -169,3 +181,90 @@ def credit_entry_view(caller: Caller, purpose: str, entry: CreditEntryEntry) -> 
         subject["id_number"] = mask(subject["id_number"])
         masked.append(SUBJECT_ID_FIELD)
     return View(record, tuple(masked))
+
+
+# 双告知 notices: a department sees (on the feed, by webhook, by id) and claims the notices
+# routed to it, with a `notice` grant for its code; a region's shared pool (`<region>-POOL`) is
+# a code like any other, granted to those who assign or claim from it.
+
+
+def notice_codes(grants: tuple[Grant, ...] | list[Grant]) -> set[str]:
+    """The department codes whose notices these grants show (any purpose: a notice serves no
+    single item)."""
+    return {g.code for g in grants if g.kind == "notice"}
+
+
+def notice_visible(grants: tuple[Grant, ...] | list[Grant], notice: dict[str, Any]) -> bool:
+    """A notice of a granted department; or a pool notice, to those granted the pool."""
+    codes = notice_codes(grants)
+    if notice.get("department_code") in codes:
+        return True
+    pool = f"{notice.get('region_code')}-POOL"
+    return notice.get("routed_by") == "POOL" and pool in codes
+
+
+def claiming_department(caller: Caller, notice: dict[str, Any], asked: str | None) -> str | None:
+    """Who claims: None for a notice routed to a granted department (it claims as that one);
+    for a pool notice, the department the caller names (`asked`), or its only one. Refuses
+    (NOT_FOUND) a notice the caller may not see, and (INVALID_INPUT) a department it does not
+    hold a grant for."""
+    require_role(caller, "subscriber")
+    if not notice_visible(caller.grants, notice):
+        raise NotFound()
+    if notice.get("routed_by") != "POOL" or notice.get("status") == "CLAIMED":
+        return None
+    pool = f"{notice.get('region_code')}-POOL"
+    own = sorted(notice_codes(caller.grants) - {pool})
+    if asked is None and len(own) == 1:
+        return own[0]
+    if asked is None or asked not in own:
+        raise InvalidInput(
+            "department_code: name the department that claims this pool notice, one your "
+            f"member holds a notice grant for ({', '.join(own) or 'none'})"
+        )
+    return asked
+
+
+# Feeds and webhooks: what a subscriber sees of one item of a stream, by the same grants as
+# lookups. case-events and supervision-alerts are the e-supervision feed, whole, for every
+# subscriber; notices go to their departments; certificates (their changes, deletes included)
+# to the subscribers granted the type for any purpose (`*`, or the request's Gov-Purpose).
+
+FeedItem = dict[str, Any]
+
+
+def feed_view(
+    grants: tuple[Grant, ...] | list[Grant], stream: str, purpose: str | None = None
+) -> Callable[[FeedItem], FeedItem | None]:
+    if stream == "notices":
+        return lambda item: (
+            item if item["event"] is not None and notice_visible(grants, item["event"]) else None
+        )
+    if stream == "certificates":
+        usable = [
+            g
+            for g in grants
+            if g.kind == "certificate" and g.purpose in (ANY_PURPOSE, purpose or ANY_PURPOSE)
+        ]
+        return lambda item: _certificate_feed_item(usable, item)
+    return lambda item: item
+
+
+def _certificate_feed_item(usable: list[Grant], item: FeedItem) -> FeedItem | None:
+    event = item["event"]
+    if item.get("tombstone"):
+        code = item.get("type_code")
+    elif event is None:
+        return None  # undecodable: what it was, and so who may see it, is unknown
+    else:
+        code = event.get("type_code")
+    covering = sorted((g for g in usable if g.code == code), key=lambda g: g.purpose == "*")
+    if not covering:
+        return None
+    if event is None or "record_type" in event:  # a tombstone, or a Deletion: its key alone
+        return item
+    sharing = str(event.get("sharing_class"))
+    if sharing not in ("UNCONDITIONAL", "CONDITIONAL"):
+        return None
+    view = _certificate_record_view(covering[0], event, sharing)
+    return item | {"event": view.record, "masked": list(view.masked)}

@@ -123,6 +123,7 @@ KINDS: dict[str, _Kind] = {
         403, "Target not allowed", "The gateway may not post to this host; ask its operator."
     ),
     "TOO_MANY": _Kind(409, "Too many", "Your member has as many as it may have; delete one."),
+    "ALREADY_CLAIMED": _Kind(409, "Already claimed", "This notice has been claimed (认领)."),
     "METHOD_NOT_ALLOWED": _Kind(405, "Method not allowed", "Use another method."),
     "INVALID_INPUT": _Kind(400, "Invalid input", "The request is malformed."),
     "BODY_TOO_LARGE": _Kind(413, "Body too large", "The body exceeds the size limit."),

@@ -21,8 +21,10 @@ from pathlib import Path
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.api import policy
 from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
+from gateway.feeds import ItemView
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.members.cache import MemberCache
@@ -41,10 +43,12 @@ from gateway.members.keys import (
 from gateway.members.nonces import NonceStore
 from gateway.members.store import MembersStore
 from gateway.metrics import Metrics
+from gateway.notices.claims import Claims
+from gateway.notices.rules import RoutingTable, load_rules
 from gateway.settings import Settings
 from gateway.store import open_database
 from gateway.webhooks.deliverer import Deliverer
-from gateway.webhooks.store import SubscriptionStore
+from gateway.webhooks.store import Subscription, SubscriptionStore
 from schemas.codec import EventCodec
 
 logger = logging.getLogger(__name__)
@@ -77,6 +81,8 @@ class Services:
     codec: EventCodec
     metrics: Metrics
     subscriptions: SubscriptionStore
+    claims: Claims
+    routing: RoutingTable  # 双告知 rules: which department a claimed pool notice goes to
     materializer: Materializer | None = None
     deliverer: Deliverer | None = None
 
@@ -150,6 +156,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         keys = await asyncio.to_thread(load_signing_keys, settings)
         members = MembersStore(engine)
         nonces = NonceStore(engine)
+        routing = await asyncio.to_thread(load_rules, settings.notices.rules)
+        codec = EventCodec()
         stack.push_async_callback(nonces.close)
         found = Services(
             settings=settings,
@@ -162,9 +170,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             audit_secret=secret,
             lookup=LookupStore(engine),
             keys=keys,
-            codec=EventCodec(),
+            codec=codec,
             metrics=Metrics(audit),
             subscriptions=SubscriptionStore(engine),
+            claims=Claims(engine, log, codec),
+            routing=routing,
         )
         if settings.gateway.audit_anchor_interval_s > 0:
             anchoring = asyncio.create_task(
@@ -196,6 +206,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
 
 
 def _deliverer(found: Services) -> Deliverer:
+    async def views(sub: Subscription) -> ItemView:
+        """The subscription's member's grants, now (revocations count at the next batch)."""
+        return policy.feed_view(await found.member_cache.grants(sub.member_id), sub.stream)
+
     return Deliverer(
         found.subscriptions,
         found.log,
@@ -205,6 +219,7 @@ def _deliverer(found: Services) -> Deliverer:
         private_key=found.keys.private_key,
         digest=found.settings.gateway.digest_algorithms[0],
         metrics=found.metrics,
+        views=views,
     )
 
 

@@ -12,6 +12,7 @@ from gateway.cli import (
     db,
     log,
     members,
+    notices,
     rebuild,
     schemas,
     subscriptions,
@@ -46,3 +47,4 @@ main.add_command(rebuild.rebuild)
 main.add_command(call.call)
 main.add_command(subscriptions.subscriptions)
 main.add_command(supervise.supervise)
+main.add_command(notices.notices)

@@ -28,6 +28,7 @@ from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.cases import CaseFile
 from gateway.supervision.errors import SupervisionError
 from gateway.supervision.report import (
+    add_notices,
     month_window,
     monthly_report,
     total,
@@ -253,11 +254,16 @@ def report(
     try:
         window = month_window(month)
         rows = asyncio.run(_report_rows(_state_url(settings, state_url), window))
+        notice_rows = asyncio.run(_report_rows(_notices_url(settings), window))
     except SupervisionError as exc:
         raise click.ClickException(str(exc)) from exc
     share = yellow_share or settings.supervision.yellow_share
     calendar = _calendar(settings)
     figures = monthly_report(rows, calendar, month, yellow_share=share, now=_clock(now)())
+    notice_figures = monthly_report(
+        notice_rows, calendar, month, yellow_share=share, now=_clock(now)()
+    )
+    figures = add_notices(figures, notice_figures)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / f"supervision-report-{month}.csv"
     xlsx_path = out_dir / f"supervision-report-{month}.xlsx"
@@ -267,11 +273,25 @@ def report(
         rate = "-" if row.on_time_rate is None else f"{row.on_time_rate}%"
         avg = "-" if row.avg_working_days is None else str(row.avg_working_days)
         flag = " (provisional)" if row.provisional else ""
+        notices = ""
+        if row.notices_received or row.notices_on_time or row.notices_overdue:
+            notices = (
+                f"; notices {row.notices_received}, claimed on time {row.notices_on_time}, "
+                f"overdue {row.notices_overdue}"
+            )
         click.echo(
             f"{row.department_name}: accepted {row.accepted}, completed {row.completed}, "
-            f"on time {rate}, avg {avg} working days, yellow {row.yellow}, red {row.red}{flag}"
+            f"on time {rate}, avg {avg} working days, yellow {row.yellow}, red {row.red}"
+            f"{notices}{flag}"
         )
     click.echo(f"wrote {csv_path} and {xlsx_path}")
+
+
+def _notices_url(settings: Settings) -> str:
+    """The state of `govgate notices run` (its notices' claim clocks), for the 双告知 columns."""
+    configured = settings.notices.state_url
+    url = configured.get_secret_value() if configured else None
+    return async_url(url or f"sqlite:///{settings.data_dir / 'notices.db'}")
 
 
 async def _report_rows(url: str, window: tuple[dt.datetime, dt.datetime]) -> list[CaseFile]:

@@ -104,10 +104,11 @@ async def _serve_with_demo(
             GOVGATE_ZRZY_API_URL=departments.zrzy_url,
             GOVGATE_ZRZY_API_AUTH=f"Bearer {departments.zrzy_token}",
             GOVGATE_RS_DROP_DIR=str(departments.drop_folder),
+            GOVGATE_XY_DROP_DIR=str(departments.credit_folder),
         )
         specs = load_specs(settings)
         logger.info(
-            "demo: %d departments simulated, connectors %s", 4, ", ".join(s.name for s in specs)
+            "demo: %d departments simulated, connectors %s", 5, ", ".join(s.name for s in specs)
         )
         async with open_host(settings) as host:
             serving = asyncio.create_task(serve(stop))

@@ -40,7 +40,7 @@ from schemas.codec import EventCodec
 logger = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "govgate-materializer"
-MATERIALIZED = ("certificates", "materials", "case-events", "credit-entries")
+MATERIALIZED = ("certificates", "materials", "case-events", "credit-entries", "notices")
 T = TypeVar("T")
 
 

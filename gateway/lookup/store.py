@@ -35,6 +35,7 @@ from gateway.lookup.tables import (
     lk_certificates,
     lk_credit_entries,
     lk_materials,
+    lk_notices,
 )
 from gateway.store import blocking
 from gateway.store.errors import store_unavailable
@@ -239,6 +240,13 @@ class LookupStore:
             .limit(limit)
         )
         return [_credit_entry(row) for row in await self._rows(query)]
+
+    async def notice(self, notice_id: str) -> dict[str, Any] | None:
+        """The newest version of a 双告知 notice, as its record (JSON shapes), or None."""
+        rows = await self._rows(
+            select(lk_notices.c.record).where(lk_notices.c.notice_id == notice_id)
+        )
+        return json.loads(rows[0].record) if rows else None
 
     async def counts(self) -> dict[str, int]:
         """Rows per lookup table, for operators (`govgate rebuild` prints them)."""

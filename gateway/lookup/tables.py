@@ -114,6 +114,23 @@ lk_credit_entries = Table(
     Index("ix_lk_credit_entries_subject", "subject_id", "list_code", "entry_id"),
 )
 
+# 双告知 notices: the newest version of each (routed, then claimed), by notice id.
+lk_notices = Table(
+    "lk_notices",
+    metadata,
+    Column("notice_id", String, primary_key=True),
+    Column("department_code", String, nullable=False),
+    Column("region_code", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("item_code", String, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("source_version", String, nullable=False),
+    Column("fetched_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_lk_notices_department", "department_code", "status", "notice_id"),
+)
+
 # Keys deleted at their source (a `Deletion` record, or a tombstone): the newest delete of each
 # and when it was fetched. A version of the key is applied only if fetched no earlier, so a key
 # that comes back is a new version, while an old one delivered late does not bring it back.
@@ -132,6 +149,7 @@ LOOKUP_TABLES = (
     lk_materials,
     lk_case_events,
     lk_credit_entries,
+    lk_notices,
     lk_applied,
     lk_deletions,
 )
@@ -217,6 +235,22 @@ def _credit_entry_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
     }
 
 
+def _notice_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
+    prov = r["provenance"]
+    return {
+        "notice_id": r["notice_id"],
+        "department_code": r["department_code"],
+        "region_code": r["region_code"],
+        "status": r["status"],
+        "item_code": r["item_code"],
+        "record": _json(r),
+        "event_id": r["event_id"],
+        "source_version": prov["source_version"],
+        "fetched_ms": _ms(prov["fetched_at"]),
+        "updated_ms": ts,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Projection:
     """How the records of one stream become rows of one table."""
@@ -239,6 +273,7 @@ PROJECTIONS = {
     "credit-entries": Projection(
         "CreditEntry", lk_credit_entries, "entry_id", _credit_entry_row, True, deletions=True
     ),
+    "notices": Projection("Notice", lk_notices, "notice_id", _notice_row, versioned=True),
     "case-events": Projection(
         "CaseEvent", lk_case_events, "event_id", _case_event_row, versioned=False
     ),

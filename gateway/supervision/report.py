@@ -17,6 +17,9 @@ For month M (dates in Asia/Shanghai), per department:
   card by its yellow day, a red card by the day at whose end the limit was exceeded (a case
   whose last allowed day is Oct 30 or Oct 31 is overdue in October's bulletin), earned by the
   end of M or by now if M is not over.
+- notices_received / notices_claimed_on_time / notices_overdue (双告知): notices routed to
+  the department in M, claimed within their limit, and red-carded, from the notices' claim
+  clocks (`gateway.notices.tracker`) by the same rules (``add_notices``).
 - provisional (暂定): some figure rests on a year whose holidays are only forecast (no notice).
 
 Figures depend only on the cases' stages, the calendar and the yellow share: the same state
@@ -58,6 +61,10 @@ class DepartmentRow:
     working_days: int = 0  # sum over timed cases, for the average
     yellow: int = 0
     red: int = 0
+    # 双告知 notices routed to the department (`govgate notices run`; see `add_notices`)
+    notices_received: int = 0
+    notices_on_time: int = 0  # claimed (认领) within their working-day limit
+    notices_overdue: int = 0  # red cards: unclaimed (or claimed) past the limit
     provisional: bool = False
 
     @property
@@ -86,6 +93,9 @@ HEADERS = (
     "平均用时（工作日） avg_working_days",
     "黄牌 yellow_cards",
     "红牌 red_cards",
+    "双告知推送 notices_received",
+    "按时认领 notices_claimed_on_time",
+    "认领超时 notices_overdue",
     "暂定 provisional",
 )
 TOTAL = ("", "合计 total")
@@ -167,6 +177,24 @@ def _count(
             row.provisional |= earned.provisional
 
 
+def add_notices(
+    rows: Sequence[DepartmentRow], notices: Sequence[DepartmentRow]
+) -> list[DepartmentRow]:
+    """`rows` with each department's 双告知 figures: `notices` is the same bulletin computed
+    over the notices' claim clocks (received = accepted, claimed on time = on time, overdue =
+    red cards), merged by department code."""
+    merged = {row.department_code: row for row in rows}
+    for theirs in notices:
+        row = merged.setdefault(
+            theirs.department_code, DepartmentRow(theirs.department_code, theirs.department_name)
+        )
+        row.notices_received += theirs.accepted
+        row.notices_on_time += theirs.on_time
+        row.notices_overdue += theirs.red
+        row.provisional |= theirs.provisional
+    return [merged[code] for code in sorted(merged)]
+
+
 def total(rows: Sequence[DepartmentRow]) -> DepartmentRow:
     out = DepartmentRow(*TOTAL)
     for row in rows:
@@ -188,6 +216,9 @@ def _cells(row: DepartmentRow) -> list[str | int | float | None]:
         row.avg_working_days,
         row.yellow,
         row.red,
+        row.notices_received,
+        row.notices_on_time,
+        row.notices_overdue,
         "是 yes" if row.provisional else "",
     ]
 
@@ -222,7 +253,7 @@ def write_xlsx(rows: Sequence[DepartmentRow], path: Path, month: str) -> None:
         sheet.append([])
         sheet.append([PROVISIONAL_NOTE])
     for letter, width in zip(
-        "ABCDEFGHIJK", (22, 36, 10, 10, 10, 10, 14, 16, 10, 10, 10), strict=True
+        "ABCDEFGHIJKLMN", (22, 36, 10, 10, 10, 10, 14, 16, 10, 10, 12, 12, 12, 10), strict=True
     ):
         sheet.column_dimensions[letter].width = width
     book.properties.creator = "govgate supervise"

@@ -35,13 +35,14 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from gateway import __version__
 from gateway.backoff import Backoff, backoff_delay
-from gateway.feeds import encode_cursor, to_item
+from gateway.feeds import ItemView, encode_cursor, to_item, visible
 from gateway.log import EventLog, LogError, LogRecord
 from gateway.log.base import Position
 from gateway.members.keys import PrivateKey
@@ -119,10 +120,14 @@ class Deliverer:
         digest: DigestAlgorithm = "sha-256",
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        views: Callable[[Subscription], Awaitable[ItemView | None]] | None = None,
     ) -> None:
         """Deliveries are signed with `private_key` (the gateway's response key) and carry
-        their Content-Digest in `digest` (the gateway's first allowed: `sm3` when SM-only)."""
+        their Content-Digest in `digest` (the gateway's first allowed: `sm3` when SM-only).
+        `views`: what a subscription's member may see of its stream's items (the gateway's
+        policy, as on the feed); None shows every item."""
         self.store, self.log, self.codec, self.settings = store, log, codec, settings
+        self.views = views
         self.keyid, self.private_key, self.metrics = keyid, private_key, metrics
         self.digest = digest
         self.owner = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -219,7 +224,8 @@ class Deliverer:
             renewed = time.monotonic()
             while not self._stopping:
                 records = await reader.poll(self.settings.batch_size, self._poll_s)
-                events, lags = self._events(sub, records, position)
+                view = await self.views(sub) if self.views is not None and records else None
+                events, lags = self._events(sub, records, position, view)
                 # renewed just before each POST (a pause or delete seen here stops the worker,
                 # and the lease then outlasts the attempt), and at least every lease_s / 3
                 if events or time.monotonic() - renewed > self.settings.lease_s / 3:
@@ -235,16 +241,21 @@ class Deliverer:
                 self._observe_delivered(lags)
 
     def _events(
-        self, sub: Subscription, records: list[LogRecord], position: Position
+        self,
+        sub: Subscription,
+        records: list[LogRecord],
+        position: Position,
+        view: ItemView | None = None,
     ) -> tuple[list[dict[str, Any]], list[float]]:
-        """The CloudEvents of the records that match the filter, and their ages; `position`
-        moves past every record, matching or not."""
+        """The CloudEvents of the records that match the filter and that the member may see,
+        and their ages; `position` moves past every record, shown or not."""
         events, lags = [], []
         for record in records:
             position[record.partition] = record.offset + 1
             item = to_item(self.codec, record, encode_cursor(sub.stream, position))
-            if sub.filter.matches(item["event"]):
-                events.append(cloudevent(record, item))
+            shown = visible(item, sub.filter, view)
+            if shown is not None:
+                events.append(cloudevent(record, shown))
                 lags.append(_age_s(record))
         return events, lags
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway import feeds
+from gateway.api import policy
 from gateway.api.auth import with_role
 from gateway.api.caller import Caller
 from gateway.api.problems import InvalidInput, NotFound
@@ -64,9 +65,10 @@ async def read_feed(
 ) -> Page | StreamingResponse:
     """Records after the cursor, in order per partition; `next` resumes without gap or repeat."""
     svc = services(request)
+    view = policy.feed_view(caller.grants, stream, caller.purpose)
     if SSE in accept:
         start = feeds.decode_cursor(stream, last_event_id or after)
-        reader = FeedReader(svc.log, svc.codec, stream, start, where)
+        reader = FeedReader(svc.log, svc.codec, stream, start, where, view)
         return StreamingResponse(
             feeds.sse_stream(reader, limit, wait),
             media_type=SSE,
@@ -74,5 +76,5 @@ async def read_feed(
         )
     start = feeds.decode_cursor(stream, after)
     return await feeds.read_page(
-        svc.log, svc.codec, stream, start, limit=limit, wait=wait, where=where
+        svc.log, svc.codec, stream, start, limit=limit, wait=wait, where=where, view=view
     )

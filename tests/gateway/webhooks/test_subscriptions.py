@@ -129,7 +129,7 @@ async def test_targets_outside_the_allowed_hosts_are_refused(api: Hooks) -> None
 async def test_other_refusals(api: Hooks, receiver: Receiver) -> None:
     url = receiver.url
     for body, field in (
-        ({"stream": "certificates", "target_url": url}, "stream"),
+        ({"stream": "materials", "target_url": url}, "stream"),
         ({"stream": "case-events", "target_url": url, "region": "a b"}, None),
         ({"stream": "case-events", "target_url": url, "after": "garbage!"}, None),
         ({"stream": "case-events", "target_url": url, "start": "middle"}, "body.start"),

@@ -18,6 +18,23 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "lk_notices",
+        sa.Column("notice_id", sa.String(), nullable=False),
+        sa.Column("department_code", sa.String(), nullable=False),
+        sa.Column("region_code", sa.String(), nullable=False),
+        sa.Column("status", sa.String(), nullable=False),
+        sa.Column("item_code", sa.String(), nullable=False),
+        sa.Column("record", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("source_version", sa.String(), nullable=False),
+        sa.Column("fetched_ms", sa.BigInteger(), nullable=False),
+        sa.Column("updated_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("notice_id", name="pk_lk_notices"),
+    )
+    op.create_index(
+        "ix_lk_notices_department", "lk_notices", ["department_code", "status", "notice_id"]
+    )
+    op.create_table(
         "lk_credit_entries",
         sa.Column("entry_id", sa.String(), nullable=False),
         sa.Column("subject_id", sa.String(), nullable=False),
@@ -52,3 +69,5 @@ def downgrade() -> None:
     op.drop_table("lk_deletions")
     op.drop_index("ix_lk_credit_entries_subject", table_name="lk_credit_entries")
     op.drop_table("lk_credit_entries")
+    op.drop_index("ix_lk_notices_department", table_name="lk_notices")
+    op.drop_table("lk_notices")

@@ -208,7 +208,7 @@ async def test_refusals(sub: Gateway) -> None:
     for query in ("limit=0", "limit=501", "wait=31", "department=a%20b"):
         response = await sub.call("GET", f"{FEED}?{query}", "sup")
         assert response.status_code == 400 and response.json()["code"] == "INVALID_INPUT"
-    for stream in ("certificates", "nope"):
+    for stream in ("materials", "nope"):
         response = await sub.call("GET", f"/v1/feeds/{stream}", "sup")
         assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
     alerts = await sub.call("GET", "/v1/feeds/supervision-alerts", "sup")
