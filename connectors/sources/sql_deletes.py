@@ -67,6 +67,7 @@ class KeyScans:
         self._keys: list[ColumnElement[Any]] = []
         self._selected: list[ColumnElement[Any]] = []
         self._names: list[str] = []
+        self._resume = False
         self.on_page: Callable[[int], Awaitable[None]] | None = None  # after each page: progress
 
     async def start(self, table: Table, keys: dict[str, str], remembered: dict[str, str]) -> None:
@@ -84,6 +85,7 @@ class KeyScans:
         self._engine = open_snapshot_engine(async_url(self.config.snapshot_url.get_secret_value()))
         self._store = SnapshotStore(self._engine, self._scope)
         await self._store.load()
+        self._resume = True  # hand out, once, what a crash left of the last scan's deletes
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -111,10 +113,19 @@ class KeyScans:
     async def run(
         self, read_page: Callable[[Any], Awaitable[Sequence[Row[Any]]]], scan: bool
     ) -> AsyncGenerator[list[SourceRecord]]:
-        """Hand out the deletes the last complete scan left (after a restart), then, with
-        `scan`, scan the table and hand out what it finds."""
-        async for batch in self._deleted():
-            yield batch
+        """Hand out the deletes the last complete scan left (once, after a restart), else,
+        with `scan`, scan the table and hand out what it finds. Looking for deletes reads the
+        whole snapshot, so it is done only then, not on every poll; and no scan follows a
+        resumed hand-out in the same round, which would hand the same keys out again (they
+        are forgotten only once the log has them) under the new scan's version."""
+        if self._resume:
+            self._resume = False
+            resumed = False
+            async for batch in self._deleted():
+                resumed = True
+                yield batch
+            if resumed:
+                return
         if not scan:
             return
         store = self._snapshot()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 
 from gateway.client import GatewayClient, GatewayError
 from gateway.log import EventLog, LogError, open_log
@@ -254,7 +255,8 @@ def report(
     try:
         window = month_window(month)
         rows = asyncio.run(_report_rows(_state_url(settings, state_url), window))
-        notice_rows = asyncio.run(_report_rows(_notices_url(settings), window))
+        notices_url = _notices_url(settings)
+        notice_rows = asyncio.run(_report_rows(notices_url, window)) if _exists(notices_url) else []
     except SupervisionError as exc:
         raise click.ClickException(str(exc)) from exc
     share = yellow_share or settings.supervision.yellow_share
@@ -292,6 +294,14 @@ def _notices_url(settings: Settings) -> str:
     configured = settings.notices.state_url
     url = configured.get_secret_value() if configured else None
     return async_url(url or f"sqlite:///{settings.data_dir / 'notices.db'}")
+
+
+def _exists(url: str) -> bool:
+    """False for a SQLite file that is not there (no `govgate notices run` here yet)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).is_file()
 
 
 async def _report_rows(url: str, window: tuple[dt.datetime, dt.datetime]) -> list[CaseFile]:

@@ -218,3 +218,26 @@ async def _cert_id_from_log(world: World, row_id: str) -> str:
             if decoded["provenance"]["source_key"] == row_id and "cert_id" in decoded:
                 return str(decoded["cert_id"])
     raise AssertionError(f"no certificate of row {row_id} on the log")
+
+
+async def test_deletes_not_yet_on_the_log_are_handed_out_again_after_a_restart(
+    world: World,
+) -> None:
+    keys = await world.scjg.add_licences(4)
+    await world.pull()
+    await world.scjg.delete_licences([keys[2]])
+    saved = await offset_store(world.log, world.engine).load("scjg-yyzz")
+
+    async def deletes_handed_out() -> list[str]:
+        source = build_source(world.spec, backfill=True)
+        await source.start(_Saved(saved))
+        try:
+            async with contextlib.aclosing(source.batches()) as batches:
+                return [r.key async for batch in batches for r in batch if r.deleted]
+        finally:
+            await source.close()
+
+    assert await deletes_handed_out() == [keys[2]]  # found, never committed: a crash
+    assert await deletes_handed_out() == [keys[2]]  # handed out again, no new scan needed
+    await world.pull()  # now delivered and committed
+    assert await deletes_handed_out() == []
