@@ -20,25 +20,19 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-import pymysql
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import MetaData, Table, func, not_, select, type_coerce
-from sqlalchemy.engine import Connection, Row, make_url
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import (
-    ArgumentError,
     DBAPIError,
     InterfaceError,
-    NoSuchModuleError,
     NoSuchTableError,
     OperationalError,
     ProgrammingError,
 )
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql import table as sql_table
 from sqlalchemy.types import NullType, TypeEngine
@@ -48,7 +42,10 @@ from connectors.sources.base import Offset, OffsetReader, Source, SourceRecord
 from connectors.sources.keyset import after
 from connectors.sources.lookback import Recent
 from connectors.sources.sql_deletes import DeletesConfig, KeyScans
-from gateway.settings import async_url
+from connectors.sources.sql_engine import CONNECTION_ERRORS as _CONNECTION_ERRORS
+from connectors.sources.sql_engine import READ_ERRORS as _READ_ERRORS
+from connectors.sources.sql_engine import UNAVAILABLE_SQLSTATES as _UNAVAILABLE_SQLSTATES
+from connectors.sources.sql_engine import make_source_engine
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +55,6 @@ _Query = Select[*tuple[Any, ...]]
 # key and its version make a 0.4-0.7 MB offset: under the 1 MB a Kafka record may have by
 # default, which the compacted `connect-offsets` topic holds the offset in.
 MAX_RECENT = 10_000
-CONNECT_TIMEOUT_S = 10
-
-# Errors that mean "the server is not there now", raised before SQLAlchemy can wrap them.
-_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
-    OSError,  # refused, reset, unreachable; TimeoutError is one too
-    PoolTimeout,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.ConnectionDoesNotExistError,
-    pymysql.err.OperationalError,
-    pymysql.err.InterfaceError,
-)
-# SQLSTATE classes of PostgreSQL errors that asyncpg raises as plain errors: connection (08),
-# authorization (28), no such database (3D), resources (53), shutdown (57), system (58).
-_UNAVAILABLE_SQLSTATES = frozenset({"08", "28", "3D", "53", "57", "58"})
-_READ_ERRORS: tuple[type[Exception], ...] = (DBAPIError, *_CONNECTION_ERRORS)
 
 
 class SqlSourceConfig(BaseModel):
@@ -128,30 +108,6 @@ def _restore(value: Any, column_type: TypeEngine[Any]) -> Any:
     return value
 
 
-def _connect_args(backend: str, driver: str) -> dict[str, Any]:
-    if driver == "asyncpg":
-        return {"timeout": CONNECT_TIMEOUT_S}
-    if driver == "aiomysql":
-        return {"connect_timeout": CONNECT_TIMEOUT_S}
-    return {"timeout": 30} if backend == "sqlite" else {}  # sqlite: wait for a writer's lock
-
-
-def _make_engine(url: SecretStr, table: str) -> AsyncEngine:
-    """An engine for the department's database. A SQLite file must exist: the source reads a
-    department's database, never creates one, and a wrong path fails now, not retried."""
-    try:
-        parsed = make_url(async_url(url.get_secret_value()))
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            if not Path(parsed.database).is_file():
-                raise SourceConfigError(f"{table}: no SQLite database file at {parsed.database}")
-        args = _connect_args(parsed.get_backend_name(), parsed.get_driver_name())
-        pool = {} if parsed.get_backend_name() == "sqlite" else {"pool_size": 1, "max_overflow": 1}
-        return create_async_engine(parsed, connect_args=args, pool_pre_ping=True, **pool)
-    except (ArgumentError, NoSuchModuleError, ValueError):
-        # the message would quote the URL, password and all
-        raise SourceConfigError(f"{table}: url is not a usable SQLAlchemy URL") from None
-
-
 class SqlSource(Source):
     """Incremental reader of one table; see the module docstring.
 
@@ -201,7 +157,7 @@ class SqlSource(Source):
 
     async def start(self, offsets: OffsetReader) -> None:
         await self.close()
-        self._engine = _make_engine(self.config.url, self.config.table)
+        self._engine = make_source_engine(self.config.url, self.config.table)
         self._where = f"{self.config.table} at {self._engine.url.render_as_string()}"
         try:
             async with self._engine.connect() as conn:
@@ -235,7 +191,7 @@ class SqlSource(Source):
         schema, _, name = self.config.table.rpartition(".")
         count = select(func.count()).select_from(sql_table(name, schema=schema or None))
         try:
-            engine = _make_engine(self.config.url, self.config.table)
+            engine = make_source_engine(self.config.url, self.config.table)
         except SourceConfigError:
             return None  # start() says what is wrong
         try:

@@ -37,10 +37,11 @@ async def test_materializes_every_stream_and_skips_what_does_not_decode(env: Env
     await env.log.append("certificates", [garbage, wrong_type])
 
     m = materializer(env)
-    assert await m.lag() == {"certificates": 5, "materials": 2, "case-events": 2}
+    nothing = {"credit-entries": 0, "notices": 0}  # streams with nothing on them yet
+    assert await m.lag() == {"certificates": 5, "materials": 2, "case-events": 2} | nothing
     stats = await asyncio.wait_for(m.run(until_caught_up=True), 30)
 
-    assert await m.lag() == {"certificates": 0, "materials": 0, "case-events": 0}
+    assert await m.lag() == {"certificates": 0, "materials": 0, "case-events": 0} | nothing
     assert stats["certificates"].undecodable == 2
     assert (stats["certificates"].applied, stats["materials"].applied) == (3, 2)
     assert stats["case-events"].applied == 2
