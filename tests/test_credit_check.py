@@ -1,5 +1,5 @@
 """Credit checks at the window (失信联合惩戒), the whole way round, on the SQL log and on Kafka:
-the credit platform exports a list (GBK CSV), the `xy-sxmd` connector ingests it (an invalid
+the credit platform exports a list (GBK CSV, then XLSX), the `xy-sxmd` connector ingests it (an invalid
 subject id becomes a dead letter), and a window finds a listed company restricted for a named
 item; after its removal (信用修复) is ingested, the same company is clear, the entry stays in
 the history, and each check shows in the company's access log."""
@@ -54,7 +54,7 @@ async def test_a_listed_company_is_restricted_then_clear_after_its_removal(
     assert unrelated["restricted"] is False and unrelated["entries"][0]["status"] == "ACTIVE"
 
     sim.remove(entry, "已履行生效法律文书确定的义务")
-    sim.write_export()
+    sim.write_export(xlsx=True)  # the platform's other format
     await flow.pull(spec)
     await flow.materialize()
     async with flow.client(window) as gw:
