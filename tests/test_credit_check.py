@@ -1,8 +1,8 @@
 """Credit checks at the window (失信联合惩戒), the whole way round, on the SQL log and on Kafka:
-the credit platform exports a list (GBK CSV, then XLSX), the `xy-sxmd` connector ingests it (an invalid
-subject id becomes a dead letter), and a window finds a listed company restricted for a named
-item; after its removal (信用修复) is ingested, the same company is clear, the entry stays in
-the history, and each check shows in the company's access log."""
+the credit platform exports a list (GBK CSV, then XLSX), the `xy-sxmd` connector ingests it
+(an invalid subject id becomes a dead letter), and a window finds a listed company restricted
+for a named item; after its removal (信用修复) is ingested, the same company is clear, the entry
+stays in the history, and each check shows in the company's access log."""
 
 from __future__ import annotations
 
