@@ -30,6 +30,8 @@ ItemView = Callable[[dict[str, Any]], dict[str, Any] | None]
 TOMBSTONE = "tombstone"  # the type of a feed item that is a tombstone
 SCAN_BUDGET = 5000  # records examined per request at most, however selective the filter
 HEARTBEAT_S = 15.0
+MAX_OFFSET = 2**63 - 1  # a log offset is a signed 64-bit integer (Kafka, SQL BIGINT)
+MAX_PARTITION = 2**31 - 1  # a partition number is a signed 32-bit integer (Kafka)
 
 
 class InvalidCursor(GovgateError):
@@ -84,8 +86,11 @@ def decode_cursor(stream: str, cursor: str | None) -> Position:
         if found["stream"] != stream or not isinstance(position, dict):
             raise ValueError("another stream")
         parsed = {int(p): o for p, o in position.items()}
-        if not all(type(o) is int and o >= 0 and p >= 0 for p, o in parsed.items()):
-            raise ValueError("negative or non-integer offset")
+        if not all(
+            type(o) is int and 0 <= o <= MAX_OFFSET and 0 <= p <= MAX_PARTITION
+            for p, o in parsed.items()
+        ):  # beyond what a log can hold: no driver should see it (OverflowError, a 500)
+            raise ValueError("offset or partition out of range")
     except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise InvalidCursor(f"after / Last-Event-ID: not a cursor of {stream}") from exc
     return parsed

@@ -8,9 +8,10 @@ every dependency (including authentication) has.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
@@ -20,6 +21,7 @@ from gateway.api.services import services
 from schemas.validators import FieldValueError, mask, validate_resident_id, validate_uscc
 
 MAX_HOLDER_ID = 64
+MAX_JSON_DEPTH = 32  # canonical records nest 3 deep; the JSON decoder recurses on nesting
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # certificate types, catalogs
 _RECORD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # cert_id, case_no
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,512}")  # what the stores hand out: base64url
@@ -123,12 +125,17 @@ async def page_query(
     settings = services(request).settings.gateway
     size = settings.page_size
     if limit is not None:
-        if not limit.isdigit() or not 1 <= int(limit) <= settings.max_page_size:
+        if not _small_int(limit) or not 1 <= int(limit) <= settings.max_page_size:
             raise InvalidInput(f"limit: an integer from 1 to {settings.max_page_size}")
         size = int(limit)
     if after is not None and not _CURSOR.fullmatch(after):
         raise InvalidInput("after: not a cursor this gateway handed out")
     return PageArgs(size, after)
+
+
+def _small_int(text: str) -> bool:
+    """ASCII digits that `int` takes and a BIGINT holds ("²" is a digit to `str.isdigit`)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def encode_seq_cursor(seq: int) -> str:
@@ -142,7 +149,7 @@ def decode_seq_cursor(cursor: str | None) -> int | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except ValueError as exc:
         raise InvalidInput("after: not a cursor this gateway handed out") from exc
-    if not text.startswith("seq:") or not text[4:].isdigit():
+    if not text.startswith("seq:") or not _small_int(text[4:]):  # larger overflows the driver
         raise InvalidInput("after: not a cursor this gateway handed out")
     return int(text[4:])
 
@@ -155,3 +162,31 @@ CaseNoDep = Annotated[str, Depends(case_no_path)]
 PageDep = Annotated[PageArgs, Depends(page_query)]
 SubjectDep = Annotated[str, Depends(subject_path)]
 ItemDep = Annotated[str | None, Depends(item_query)]
+
+
+def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """The body as one JSON object nested at most `max_depth` deep, else `InvalidInput`.
+
+    JSON nested ~1,000 deep exhausts the decoder's recursion (a `RecursionError`, a 500), and
+    shallower but deep values would do the same to whatever walks them next (validation,
+    error messages): refused here, before either.
+    """
+    try:
+        found = json.loads(body)
+    except RecursionError as exc:
+        raise InvalidInput(f"the body is nested more than {max_depth} levels deep") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the body must be one JSON object") from exc
+    if not isinstance(found, dict):
+        raise InvalidInput("the body must be one JSON object")
+    level: list[Any] = [found]
+    for _ in range(max_depth):
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return found
+    raise InvalidInput(f"the body is nested more than {max_depth} levels deep")

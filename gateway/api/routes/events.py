@@ -7,7 +7,6 @@ with errors is refused as a whole, 422 with every field error, and the log is un
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -18,8 +17,8 @@ from fastavro.schema import expand_schema
 
 from gateway.api.auth import PublisherDep
 from gateway.api.exchange import exchange_of
-from gateway.api.inputs import holder_type
-from gateway.api.problems import InvalidEvent, InvalidInput, NotFound
+from gateway.api.inputs import holder_type, json_object
+from gateway.api.problems import InvalidEvent, NotFound
 from gateway.api.services import Services, services
 from schemas.checks import check_record
 
@@ -102,12 +101,7 @@ async def publish_event(
     """Validate one canonical record and append it to its stream; 202 with its event id."""
     svc = services(request)
     name = KINDS[kind]
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the body must be one JSON object") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be one JSON object")
+    body = json_object(await request.body())
     record, errors = field_errors(svc, name, body)
     party = record.get(_PARTY[name])
     if isinstance(party, dict) and isinstance(number := party.get("id_number"), str):
