@@ -18,7 +18,8 @@ from fastapi import Depends, Path, Query, Request
 from gateway.api.exchange import exchange_of
 from gateway.api.problems import InvalidInput
 from gateway.api.services import services
-from schemas.validators import FieldValueError, mask, validate_resident_id, validate_uscc
+from schemas.checks import normalize_key
+from schemas.validators import FieldValueError, mask, normalize, validate_resident_id, validate_uscc
 
 MAX_HOLDER_ID = 64
 MAX_JSON_DEPTH = 32  # canonical records nest 3 deep; the JSON decoder recurses on nesting
@@ -48,8 +49,10 @@ async def holder_query(
 ) -> str:
     if holder_id is None or not holder_id.strip():
         raise InvalidInput("holder_id is required")
-    holder_id = holder_id.strip()
-    if len(holder_id) > MAX_HOLDER_ID or not holder_id.isprintable():
+    if len(holder_id) > 4 * MAX_HOLDER_ID:  # before NFKC, which may lengthen a text
+        raise InvalidInput(f"holder_id: at most {MAX_HOLDER_ID} printable characters")
+    holder_id = normalize(holder_id)  # as ingest stores it (schemas.checks): NFKC, upper-case
+    if not holder_id or len(holder_id) > MAX_HOLDER_ID or not holder_id.isprintable():
         raise InvalidInput(f"holder_id: at most {MAX_HOLDER_ID} printable characters")
     exchange = exchange_of(request.scope)
     exchange.holder_id, exchange.holder_type = holder_id, holder_type(holder_id)
@@ -57,6 +60,8 @@ async def holder_query(
 
 
 def _code(value: str | None, name: str) -> str | None:
+    if value is not None:
+        value = normalize_key(value[:256])
     if value is not None and not _CODE.fullmatch(value):
         raise InvalidInput(f"{name}: 1-64 letters, digits, '.', '_' or '-'")
     return value
@@ -75,6 +80,8 @@ async def catalog_code_query(
 
 
 def record_id(value: str, name: str) -> str:
+    """A record id as ingest stores it (NFKC, trimmed: schemas.checks), in its ASCII alphabet."""
+    value = normalize_key(value[:512])
     if not _RECORD_ID.fullmatch(value):
         raise InvalidInput(f"{name}: 1-128 letters, digits, '.', '_', ':' or '-'")
     return value
@@ -93,7 +100,7 @@ async def subject_path(
     subject_id: Annotated[str, Path(description="统一社会信用代码 or 居民身份证号码 (18)")],
 ) -> str:
     """A credit subject: a valid USCC or resident id number; noted for the access log."""
-    subject_id = subject_id.strip().upper()
+    subject_id = normalize(subject_id[: 4 * MAX_HOLDER_ID])  # as ingest stores it
     kind = holder_type(subject_id)
     if kind == "OTHER":
         shown = mask(subject_id) if len(subject_id) <= MAX_HOLDER_ID else "(too long)"

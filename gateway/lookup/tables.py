@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String
 
 from gateway.store.tables import metadata
 from schemas.codec import to_jsonable
+from schemas.validators import normalize
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -174,7 +175,7 @@ def _certificate_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
         "cert_id": r["cert_id"],
         "type_code": r["type_code"],
         "holder_id_type": holder["id_type"],
-        "holder_id": holder["id_number"],
+        "holder_id": normalize(holder["id_number"]),  # records logged before ingest normalised
         "holder_name": holder["name"],
         "status": r["status"],
         "sharing_class": r["sharing_class"],
@@ -194,7 +195,7 @@ def _material_row(r: dict[str, Any], ts: int) -> dict[str, Any]:
     prov = r["provenance"]
     return {
         "material_id": r["material_id"],
-        "holder_id": r["holder"]["id_number"],
+        "holder_id": normalize(r["holder"]["id_number"]),
         "catalog_code": r["catalog_code"],
         "case_no": r["case_no"],
         "reusable": r["reusable"],

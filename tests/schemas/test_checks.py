@@ -52,3 +52,23 @@ def test_an_identifier_that_passed_once_is_still_checked_in_other_records() -> N
             ("region_code", "REGION_CODE_PROVINCE"),
             ("applicant.id_number", "USCC_CHECK"),
         ]
+
+
+def test_identifiers_that_pass_are_written_back_in_their_standard_form() -> None:
+    """Full-width digits, a lower-case check character and stray spaces pass the check, and
+    the record then carries the standard form (issue #12, finding 12), every time: also when
+    the value is remembered as passing."""
+    for _ in range(2):
+        event = case_event("ＳＬ３３０８０２２０２６１１２３０００１")
+        standard = event["applicant"]["id_number"]
+        event["applicant"]["id_number"] = " " + standard.lower().replace("9", "９") + " "
+        event["region_code"] = "３３０８０２"
+        assert check_record("CaseEvent", event) == []
+        assert event["applicant"]["id_number"] == standard
+        assert event["region_code"] == "330802"
+        assert event["case_no"] == "SL330802202611230001"
+        m = material()
+        holder = m["holder"]["id_number"]
+        m["holder"]["id_number"] = holder.lower().replace("3", "３")
+        assert check_record("Material", m) == []
+        assert m["holder"]["id_number"] == holder

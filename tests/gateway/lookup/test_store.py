@@ -97,3 +97,18 @@ async def test_a_case_timeline_is_in_the_order_things_happened(env: Env) -> None
     assert timeline[0].occurred_at == start
     assert timeline[-1].record["outcome"] == "APPROVED"
     assert await LookupStore(env.engine).case_timeline("SL-404") == []
+
+
+async def test_holder_ids_logged_before_ingest_normalised_are_found_by_their_standard_form(
+    env: Env,
+) -> None:
+    """A record logged with a lower-case check character (before issue #12 normalised ids at
+    ingest) is found by the standard id once the materializer (or `govgate rebuild`) sees it."""
+    legacy = cert_version("C-LEGACY", 1)
+    legacy["holder"] = company("91330802000000000")  # check character A
+    standard = legacy["holder"]["id_number"]
+    legacy["holder"]["id_number"] = standard.lower()
+    await env.publish("Certificate", [legacy])
+    await replay(env.log, env.engine)
+    found = await LookupStore(env.engine).certificates_by_holder(standard)
+    assert [e.cert_id for e in found.items] == ["C-LEGACY"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
+from gateway.lookup import replay
 from gateway.members.store import Grant
 from schemas.codec import EventCodec, to_jsonable
 from tests.gateway.api.conftest import Gateway
@@ -60,3 +62,36 @@ async def test_publishing_needs_the_publisher_role_and_a_known_kind(dept: Gatewa
     bad_json = await dept.call("POST", "/v1/events/certificates", "dept", purpose=None, body=b"[")
     assert_problem(bad_json, 400, "INVALID_INPUT")
     assert await records_on(dept, "certificates") == []
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+async def test_identifiers_are_stored_as_they_passed_and_found_by_their_standard_form(
+    dept: Gateway,
+) -> None:
+    """Issue #12, finding 12: a full-width holder id (`９１３３…Ａ`) or a lower-case check
+    character (`…000a`) was accepted and logged as sent, so a lookup by the standard id found
+    nothing. Now ingest stores the standard form, and lookups normalise their parameters."""
+    standard = {"wide": "91330802000000000A"}
+    sent = {"wide": _full_width(standard["wide"]), "lower": "91330802000000000a"}
+    for n, name in enumerate(("wide", "lower")):
+        record = to_jsonable(certificate(f"C-NORM-{n}", sharing="UNCONDITIONAL"))
+        record["holder"]["id_number"] = sent[name]
+        record["region_code"] = _full_width("330802")
+        record["event_id"] = str(uuid.uuid4())
+        response = await dept.post_json("/v1/events/certificates", record)
+        assert response.status_code == 202, response.text
+    logged = await records_on(dept, "certificates")
+    assert [r["holder"]["id_number"] for r in logged] == [standard["wide"]] * 2
+    assert [r["region_code"] for r in logged] == ["330802", "330802"]
+    svc = dept.services
+    await replay(svc.log, svc.engine, streams=["certificates"])
+    for asked in (standard["wide"], _full_width(standard["wide"]), standard["wide"].lower()):
+        found = await dept.call("GET", f"/v1/certificates?holder_id={asked}")
+        assert found.status_code == 200, found.text
+        assert sorted(i["record"]["cert_id"] for i in found.json()["items"]) == [
+            "C-NORM-0",
+            "C-NORM-1",
+        ]
