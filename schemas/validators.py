@@ -22,6 +22,7 @@ __all__ = [
     "make_resident_id",
     "make_uscc",
     "mask",
+    "mask_ids_in_text",
     "normalize",
     "validate_party_id",
     "validate_region_code",
@@ -106,6 +107,22 @@ def mask(value: str) -> str:
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+# A resident id number (18: 17 digits and a digit or X; or the old 15 digits) standing alone in
+# free text — not inside a longer run of letters or digits, such as a credit code or an item
+# code. `\d` also matches full-width digits, which raw department records often carry.
+_ID_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])(?:\d{17}[\dXxＸｘ]|\d{15})(?![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])"
+)
+
+
+def mask_ids_in_text(text: str) -> str:
+    """`text` with every resident id number in it masked (`mask`): for free text and raw
+    source records (a dead letter's `raw`), where no field says which value is an id."""
+    if len(text) < 15:
+        return text
+    return _ID_IN_TEXT.sub(lambda m: mask(m.group()), text)
 
 
 def normalize(value: str) -> str:

@@ -18,6 +18,7 @@ from schemas.validators import (
     make_resident_id,
     make_uscc,
     mask,
+    mask_ids_in_text,
     normalize,
     validate_party_id,
     validate_region_code,
@@ -344,3 +345,18 @@ def test_resident_id_errors_never_show_the_middle(value: str) -> None:
     except IdentifierError as err:
         assert mask(value) in str(err)
         assert "(value '" + value + "')" not in str(err)
+
+
+@given(
+    st.integers(0, 999),
+    st.dates(date(1930, 1, 1), date(2020, 12, 31)),
+    st.text(alphabet="申请人身份证号：，。 \"'{}:=", max_size=10),
+    st.text(alphabet="申请人身份证号：，。 \"'{}:=", max_size=10),
+)
+def test_resident_ids_in_free_text_are_masked(
+    seq: int, birth: date, before: str, after: str
+) -> None:
+    number = make_resident_id("330802", birth, seq)
+    masked = mask_ids_in_text(f"{before}{number}{after}")
+    assert number not in masked and masked == f"{before}{mask(number)}{after}"
+    assert mask_ids_in_text(f"ITEM{number}K") == f"ITEM{number}K"  # inside a longer code: kept

@@ -15,7 +15,7 @@ from gateway.settings import Settings
 from gateway.store import open_database
 from schemas.codec import EventCodec
 from tests.conftest import Broker
-from tests.samples import case_event, material
+from tests.samples import case_event, dead_letter, material
 
 codec = EventCodec()
 
@@ -64,6 +64,30 @@ def test_personal_ids_are_masked_unless_asked(data_dir: Path) -> None:
     assert masked["value"]["holder"]["id_number"] == full[:6] + "********" + full[-4:]  # type: ignore[index]
     [unmasked] = run_tail(env, "materials", "--unmasked")
     assert unmasked["value"]["holder"]["id_number"] == full  # type: ignore[index]
+
+
+def test_ids_inside_dead_letters_raw_records_are_masked_unless_asked(data_dir: Path) -> None:
+    """Issue #12, finding 10: `log tail dead-letters` printed the raw source record whole."""
+    env = {"GOVGATE_DATA_DIR": str(data_dir)}
+    record = dead_letter()
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in "13010519851212002X")
+    record["raw"] = (
+        '{"SLBH": "SL330802202611230001", "SQRZJHM": "330802198506150011", '
+        f'"LXRZJHM": "{wide}", "OLD": "330802850615001", "TYSHXYDM": "91330802MA2D4K7X09"}}'
+    )
+    record["reason"] = "SQRZJHM 330802198506150011 does not pass"
+    asyncio.run(
+        publish(Settings(data_dir=data_dir), "dead-letters", [codec.encode("DeadLetter", record)])
+    )
+    [masked] = run_tail(env, "dead-letters")
+    shown = json.dumps(masked, ensure_ascii=False)
+    for full in ("330802198506150011", wide, "330802850615001"):
+        assert full not in shown
+    raw = masked["value"]["raw"]  # type: ignore[index]
+    assert '"SQRZJHM": "330802********0011"' in raw
+    assert "SL330802202611230001" in raw and "91330802MA2D4K7X09" in raw  # not personal ids
+    [unmasked] = run_tail(env, "dead-letters", "--unmasked")
+    assert unmasked["value"]["raw"] == record["raw"]  # type: ignore[index]
 
 
 @pytest.mark.kafka
