@@ -45,6 +45,13 @@ class Metrics:
             ["route", "method", "decision", "code"],
             registry=self.registry,
         )
+        self.unidentified_refusals = Counter(
+            "govgate_unidentified_refusals",
+            "Refusals of callers without a valid signature, by code: tallied into one audit "
+            "row per code and interval (gateway.audit_refusals_interval_s), not one row each.",
+            ["code"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "govgate_request_duration_seconds",
             "Time from request to signed, audited response.",

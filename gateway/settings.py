@@ -173,7 +173,24 @@ class GatewaySettings(_Section):
     max_page_size: int = Field(default=100, ge=1, le=500)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     audit_anchor_interval_s: float = Field(
-        default=60, ge=0, description="anchor the audit chain head on audit-anchors (0: never)"
+        default=60,
+        ge=0,
+        description="sign the audit chain head and put it on audit-anchors this often (0: "
+        "never); `govgate audit verify` then requires rows older than twice this (+ 60 s) to "
+        "be covered by a signed anchor",
+    )
+    audit_anchor_file: Path | None = Field(
+        default=None,
+        description="also append each signed anchor to this JSON-lines file (0600, fsynced): "
+        "put it where the database's writers cannot write (another disk or host, chattr +a); "
+        "`govgate audit verify --anchors FILE` reads it",
+    )
+    audit_refusals_interval_s: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="refusals of callers that could not be identified (unsigned, bad "
+        "signature) are tallied into one audit row per code this often, not one row each",
     )
     materialize: bool = Field(
         default=True, description="run the materializer (log → lookup store) in this process"

@@ -3,7 +3,9 @@
 For each HTTP request this middleware reads the body (refusing more than
 `gateway.max_body_bytes` before anything else runs), lets the app answer into a buffer, writes
 the audit row for `/v1/` requests and waits until it is committed (a request whose row is not
-durable is answered 503, never with its data), signs the response with the gateway's key,
+durable is answered 503, never with its data) — or, for a refusal of a caller that could not be
+identified (no valid signature), counts it into the interval's tally row (gateway.audit.refusals),
+so an unsigned flood costs no row per request — signs the response with the gateway's key,
 bound to the request (RFC 9421 §2.4), its Content-Digest in the algorithm the request asked for
 (`gateway.signatures.digests.response_digest`), observes the metrics, and only then sends it.
 
@@ -196,6 +198,10 @@ class AuditedSignedResponses:
     async def _audit(self, scope: Scope, svc: Services, answer: _Answer, route: str) -> _Answer:
         status = answer[0]
         exchange = exchange_of(scope)
+        if exchange.member_id is None and status >= 400:  # no member to hold to account:
+            svc.refusals.count(exchange.code, status)  # tallied, not one row each (#12, 9)
+            svc.metrics.unidentified_refusals.labels(exchange.code or "").inc()
+            return answer
         entry = AuditEntry(
             method=scope["method"],
             path=scope["path"],

@@ -25,6 +25,7 @@ from gateway.api import policy
 from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.feeds import ItemView
+from gateway.audit.refusals import RefusalTally
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.members.cache import MemberCache
@@ -76,6 +77,7 @@ class Services:
     nonces: NonceStore
     audit: AuditLog
     audit_secret: bytes
+    refusals: RefusalTally
     lookup: LookupStore
     keys: SigningKeys
     codec: EventCodec
@@ -127,13 +129,18 @@ def load_signing_keys(settings: Settings) -> SigningKeys:
     return SigningKeys(key_id(key), key, (key, *previous))
 
 
-def load_audit_secret(settings: Settings) -> bytes:
-    """`gateway.audit_secret`, else $GOVGATE_AUDIT_SECRET, else DATA_DIR/keys/audit.secret."""
+def load_audit_secret(settings: Settings, *, create: bool = True) -> bytes:
+    """`gateway.audit_secret`, else $GOVGATE_AUDIT_SECRET, else DATA_DIR/keys/audit.secret
+    (made if missing and `create`; else ValueError: a new secret would verify no row)."""
     if settings.gateway.audit_secret is not None:
         return load_secret(settings.gateway.audit_secret.get_secret_value())
     if os.environ.get(SECRET_ENV):
         return load_secret()
     path = settings.data_dir / "keys" / SECRET_FILE
+    if not path.exists() and not create:
+        raise ValueError(
+            f"no audit secret: set {SECRET_ENV} or gateway.audit_secret, or run where {path} is"
+        )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):  # another worker made it first
@@ -175,7 +182,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=SubscriptionStore(engine),
             claims=Claims(engine, log, codec),
             routing=routing,
+            refusals=RefusalTally(audit, settings.gateway.audit_refusals_interval_s),
         )
+        tallying = asyncio.create_task(found.refusals.run(), name="audit-refusals")
         if settings.gateway.audit_anchor_interval_s > 0:
             anchoring = asyncio.create_task(
                 anchor_every(
@@ -184,10 +193,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                     found.codec,
                     settings.gateway.id,
                     settings.gateway.audit_anchor_interval_s,
+                    keys.private_key,
+                    file=settings.gateway.audit_anchor_file,
                 ),
                 name="audit-anchors",
             )
-            stack.push_async_callback(_cancel, anchoring)
+            stack.push_async_callback(_cancel, anchoring)  # after the tally's last rows
+        stack.push_async_callback(_cancel, tallying)
         if found.metrics.multiprocess:  # govgate up --workers N: see gateway.metrics
             refreshing = asyncio.create_task(found.metrics.refresh_every(), name="metrics")
             stack.push_async_callback(_cancel, refreshing)

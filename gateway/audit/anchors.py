@@ -1,26 +1,36 @@
-"""Anchors: the audit chain's head, put on the `audit-anchors` stream of the event log.
+"""Anchors: the audit chain's head, signed by the gateway, kept where a database writer cannot go.
 
-Whoever can write the gateway's database can rewrite the whole audit chain and re-compute every
-hash; they cannot also rewrite the event log, which lives elsewhere (Kafka) or is append-only and
-replicated to subscribers. `verify` checks the chain against the anchors read back here, so a
-rewrite or a truncation of anything anchored is found.
+Each anchor says "the row at `seq` had hash `head_hash`" (and from which seq rows are keyed),
+signed with the gateway's response key (gateway.audit.signed_anchors). It is appended to the
+`audit-anchors` stream of the event log (Kafka, or the SQL log), and, when
+`gateway.audit_anchor_file` names one, to an append-only JSON-lines file
+(gateway.audit.anchor_file) — on the embedded default the SQL log is in the same database file
+as the audit table, so the file is the copy to keep on another disk, host or append-only mount.
+`verify` checks the chain against the anchors whose signatures hold: a rewrite or a truncation
+of anything anchored is found, and rows left unanchored past the interval are a finding too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.audit.anchor_file import append_anchor
 from gateway.audit.errors import AuditUnavailable
-from gateway.audit.tables import db_errors, read_head
+from gateway.audit.signed_anchors import Anchor, sign_anchor
+from gateway.audit.tables import db_errors, read_head, read_keyed_from
 from gateway.log import EventLog, LogUnavailable
+from gateway.members.keys import PrivateKey
 from schemas.codec import EventCodec
 from schemas.ids import event_id
+
+__all__ = ["Anchor", "anchor", "anchor_every", "latest_anchors"]
 
 STREAM = "audit-anchors"
 RECORD_TYPE = "AuditAnchor"
@@ -30,39 +40,39 @@ SOURCE_TABLE = "audit_rows"
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    """One anchored head: the row at `seq` had hash `head_hash` at `anchored_at`."""
-
-    gateway_id: str
-    seq: int
-    head_hash: str
-    rows: int
-    anchored_at: datetime
-    event_id: str
-
-
 async def anchor(
-    engine: AsyncEngine, log: EventLog, codec: EventCodec, gateway_id: str
+    engine: AsyncEngine,
+    log: EventLog,
+    codec: EventCodec,
+    gateway_id: str,
+    private_key: PrivateKey,
+    *,
+    file: Path | None = None,
 ) -> Anchor | None:
-    """Append the current head as an AuditAnchor event; None while the chain is empty.
+    """Sign the current head and append it to the log (and to `file`); None while the chain
+    is empty.
 
     The event id is UUIDv5 over (gateway, seq, hash), so anchoring an unchanged head twice
     yields the same id and a reader can tell the repeat.
     """
     async with db_errors(), engine.connect() as conn:
         seq, head_hash = await read_head(conn)
+        keyed_from = await read_keyed_from(conn)
     if seq == 0:
         return None
     now = datetime.now(UTC)
     anchored_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # timestamp-millis
-    found = Anchor(
-        gateway_id=gateway_id,
-        seq=seq,
-        head_hash=head_hash,
-        rows=seq,  # seqs are dense from 1
-        anchored_at=anchored_at,
-        event_id=event_id(SOURCE_SYSTEM, gateway_id, str(seq), head_hash),
+    found = sign_anchor(
+        Anchor(
+            gateway_id=gateway_id,
+            seq=seq,
+            head_hash=head_hash,
+            rows=seq,  # seqs are dense from 1
+            anchored_at=anchored_at,
+            event_id=event_id(SOURCE_SYSTEM, gateway_id, str(seq), head_hash),
+            keyed_from=keyed_from,
+        ),
+        private_key,
     )
     record = {
         "event_id": found.event_id,
@@ -71,6 +81,9 @@ async def anchor(
         "head_hash": head_hash,
         "rows": found.rows,
         "anchored_at": anchored_at,
+        "keyed_from": keyed_from,
+        "keyid": found.keyid,
+        "signature": found.signature,
         "provenance": {
             "source_system": SOURCE_SYSTEM,
             "source_table": SOURCE_TABLE,
@@ -81,6 +94,8 @@ async def anchor(
         },
     }
     await log.append(STREAM, [codec.encode(RECORD_TYPE, record)])
+    if file is not None:
+        await asyncio.to_thread(append_anchor, file, found)
     return found
 
 
@@ -113,7 +128,10 @@ async def latest_anchors(
             head_hash=value["head_hash"],
             rows=value["rows"],
             anchored_at=value["anchored_at"],
-            event_id=value["event_id"],
+            event_id=str(value["event_id"]),
+            keyed_from=value.get("keyed_from"),
+            keyid=value.get("keyid"),
+            signature=value.get("signature"),
         )
         arrivals += 1
         item = (found.seq, arrivals, found)
@@ -127,20 +145,41 @@ async def latest_anchors(
 
 
 async def anchor_every(
-    engine: AsyncEngine, log: EventLog, codec: EventCodec, gateway_id: str, interval_s: float
+    engine: AsyncEngine,
+    log: EventLog,
+    codec: EventCodec,
+    gateway_id: str,
+    interval_s: float,
+    private_key: PrivateKey,
+    *,
+    file: Path | None = None,
 ) -> None:
-    """Anchor the head every `interval_s` seconds when it moved; runs until cancelled.
+    """Anchor the head at once, then every `interval_s` seconds when it moved, and a last
+    time when cancelled (the gateway stopping), so no row is left unanchored by a clean stop.
 
     A tick that finds the database or the log unavailable is skipped: the next anchor covers
     everything this one would have.
     """
     last_seq = 0
-    while True:
-        await asyncio.sleep(interval_s)
+
+    async def tick() -> None:
+        nonlocal last_seq
         try:
             async with db_errors(), engine.connect() as conn:
                 seq, _ = await read_head(conn)
-            if seq != last_seq and (done := await anchor(engine, log, codec, gateway_id)):
+            if seq == last_seq:
+                return
+            done = await anchor(engine, log, codec, gateway_id, private_key, file=file)
+            if done is not None:
                 last_seq = done.seq
-        except (AuditUnavailable, LogUnavailable) as exc:
+        except (AuditUnavailable, LogUnavailable, OSError) as exc:
             logger.warning("audit anchor skipped, will retry: %s", exc)
+
+    try:
+        while True:
+            await tick()
+            await asyncio.sleep(interval_s)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(tick(), timeout=10)
+        raise

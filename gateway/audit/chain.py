@@ -1,89 +1,59 @@
-"""The audit chain: how a row is hashed, and `verify`, which re-computes the chain.
+"""The audit chain: `verify` re-computes it and names the first bad or missing row.
 
-Row hash (format v1). For a row with fields
-`seq, at_ms, member_id, keyid, method, path, route, holder, holder_type, purpose, case_no,
-decision, code, status, prev_hash` (in this order), the hash is the lowercase hex SHA-256 of
+Each row carries `prev_hash`, the `hash` of the row with seq − 1 (the first row, seq 1, has 64
+zeros), and its own `hash`, keyed with the chain key (gateway.audit.hashing). So changing,
+inserting or deleting a row breaks either its own hash or the next row's link; the `audit_head`
+row (last seq and hash) exposes a truncated tail; and without the key no one can re-compute the
+hashes to hide a change.
 
-    b"govgate-audit-v1\\x00" + enc(seq) + enc(at_ms) + … + enc(status) + enc(prev_hash)
-
-where each field is encoded by its value:
-
-- null (None):  the byte 0x00;
-- integer:      0x01, then 8 bytes big-endian two's complement (seq, at_ms, status);
-- text:         0x02, then the length of its UTF-8 bytes as 4 bytes big-endian, then those bytes.
-
-The encoding is length-prefixed and typed, so no two different rows serialize alike (no
-separator or escaping to get wrong), and it can be re-implemented in a few lines in any language.
-`prev_hash` is the `hash` of the row with seq − 1; the first row (seq 1) has 64 zeros. So
-changing, inserting or deleting a row breaks either its own hash or the next row's link, and the
-`audit_head` row (last seq and hash) exposes a truncated tail. A rewrite of the whole tail with
-re-computed hashes is caught by the anchors on the `audit-anchors` stream.
+What a database writer can still do without the key is cut the chain short and move the head
+back. The anchors catch that (gateway.audit.anchors): signed chain heads, kept on the log and in
+an append-only file a database writer does not reach. `verify` requires rows older than the
+anchoring interval (plus grace) to be covered by a signed anchor, so deleting the anchors as
+well is a finding too, and it refuses unkeyed (v1) rows except the legacy prefix that signed
+anchors vouch for (`keyed_from`), so rows cannot be downgraded to the unkeyed format either.
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit.errors import AuditCorrupted
+from gateway.audit.hashing import GENESIS, RowHasher, row_hash
 from gateway.audit.tables import HEAD_ID, audit_head, audit_rows, db_errors, read_head
 
-GENESIS = "0" * 64
-FORMAT = b"govgate-audit-v1\x00"
-HASHED_FIELDS = (
-    "seq",
-    "at_ms",
-    "member_id",
-    "keyid",
-    "method",
-    "path",
-    "route",
-    "holder",
-    "holder_type",
-    "purpose",
-    "case_no",
-    "decision",
-    "code",
-    "status",
-    "prev_hash",
-)
-_INT = struct.Struct(">q")
-_LEN = struct.Struct(">I")
+__all__ = ["GENESIS", "Checkpoint", "Problem", "VerifyReport", "row_hash", "verify"]
 
-
-def row_hash(row: Mapping[str, Any] | RowMapping) -> str:
-    """The v1 hash of `row` (a mapping holding every name of `HASHED_FIELDS`)."""
-    parts = [FORMAT]
-    for name in HASHED_FIELDS:
-        value = row[name]
-        if value is None:
-            parts.append(b"\x00")
-        elif isinstance(value, int):
-            parts.append(b"\x01" + _INT.pack(value))
-        else:
-            data = str(value).encode("utf-8")
-            parts.append(b"\x02" + _LEN.pack(len(data)) + data)
-    return hashlib.sha256(b"".join(parts)).hexdigest()
+_ABOUT_ANCHORS = frozenset({"UNANCHORED", "ANCHOR_MISMATCH", "ANCHOR_FORGED"})
 
 
 class Checkpoint(Protocol):
-    """A chain head recorded elsewhere (an `Anchor`): the hash the row at `seq` must have."""
+    """A chain head recorded elsewhere (an anchor): the hash the row at `seq` must have.
+
+    `signed`: its signature was checked against the gateway's keys; only signed anchors vouch
+    for rows (an unsigned one, from before issue #12, can only add findings). `keyed_from`: the
+    first keyed row's seq the gateway saw when anchoring (rows below it are legacy v1 rows)."""
 
     @property
     def seq(self) -> int: ...
     @property
     def head_hash(self) -> str: ...
+    @property
+    def signed(self) -> bool: ...
+    @property
+    def keyed_from(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One finding: `kind` is ALTERED, INSERTED, DELETED, HEAD_MISMATCH or ANCHOR_MISMATCH."""
+    """One finding: `kind` is ALTERED, INSERTED, DELETED, UNKEYED, UNANCHORED, HEAD_MISMATCH,
+    ANCHOR_MISMATCH or ANCHOR_FORGED."""
 
     seq: int
     kind: str
@@ -104,23 +74,43 @@ class VerifyReport:
     anchors_checked: int
     problem_count: int  # every problem found; `problems` keeps the first `max_problems`
     problems: list[Problem] = field(default_factory=list)
+    signed_anchors: int = 0
+    anchored_seq: int = 0  # the highest seq a signed anchor vouches for
+    unkeyed_rows: int = 0  # legacy v1 rows (before the chain was keyed)
 
     @property
     def ok(self) -> bool:
         return self.problem_count == 0
 
+    @property
+    def first_problem(self) -> Problem | None:
+        """The first bad or missing row, by seq (a finding about a row before one about the
+        anchors: an ANCHOR_* or UNANCHORED finding says which rows are not vouched for, a row's
+        own says where the chain was changed)."""
+        rows = [p for p in self.problems if p.kind not in _ABOUT_ANCHORS]
+        return min(rows or self.problems, key=lambda p: p.seq, default=None)
+
 
 class _Walk:
     """The state of one pass over the rows in seq order: what the next row must look like."""
 
-    def __init__(self, anchors: Sequence[Checkpoint], max_problems: int) -> None:
+    def __init__(self, hasher: RowHasher, anchors: Sequence[Checkpoint], max_problems: int) -> None:
+        self.hasher = hasher
         self.anchors = sorted((a for a in anchors if a.seq > 0), key=lambda a: a.seq)
+        signed = [a for a in self.anchors if a.signed]
+        self.anchored = max((a.seq for a in signed), default=0)
+        vouched = [a.keyed_from for a in signed if a.keyed_from is not None]
+        self.legacy_below = min(vouched, default=1)  # unkeyed rows allowed below this seq
         self.next_anchor = 0
         self.limit = max_problems
         self.count = 0
         self.problems: list[Problem] = []
         self.rows = self.last_seq = 0
         self.last_hash = GENESIS
+        self.first_keyed = 0  # seq of the first keyed row seen
+        self.unkeyed = 0
+        self.bad_unkeyed: list[int] = []  # first and last seq of unkeyed rows out of place
+        self.first_unanchored: tuple[int, int] | None = None  # (seq, at_ms) after `anchored`
 
     def add(self, seq: int, kind: str, detail: str) -> None:
         self.count += 1
@@ -144,14 +134,29 @@ class _Walk:
                 seq,
                 "INSERTED",
                 f"prev_hash does not match the hash of seq {seq - 1}: this row was forged "
-                f"into the chain, or seq {seq - 1} was rewritten and re-hashed",
+                f"into the chain, or seq {seq - 1} was rewritten",
             )
-        if row_hash(row) != stored:
-            self.add(seq, "ALTERED", "the stored hash does not match the row's fields")
+        self._hash(row, seq, stored)
+        if seq > self.anchored and self.first_unanchored is None:
+            self.first_unanchored = (seq, int(row["at_ms"]))
         while self.next_anchor < len(self.anchors) and self.anchors[self.next_anchor].seq <= seq:
             self.anchor(self.anchors[self.next_anchor], seq, stored)
             self.next_anchor += 1
         self.last_seq, self.last_hash = seq, stored
+
+    def _hash(self, row: RowMapping, seq: int, stored: str) -> None:
+        if self.hasher(row) == stored:
+            self.first_keyed = self.first_keyed or seq
+            return
+        if row_hash(row) != stored or row["requests"] != 1:
+            self.add(seq, "ALTERED", "the stored hash does not match the row's fields")
+            return
+        if self.first_keyed or seq >= self.legacy_below:  # legacy only in the vouched prefix
+            if not self.bad_unkeyed:
+                self.bad_unkeyed.append(seq)
+            self.bad_unkeyed[1:] = [seq]
+        else:
+            self.unkeyed += 1
 
     def anchor(self, anchor: Checkpoint, seq: int, hash_: str) -> None:
         if anchor.seq < seq:
@@ -183,27 +188,71 @@ class _Walk:
     def unreached_anchors(self, head_seq: int) -> None:
         for anchor in self.anchors[self.next_anchor :]:
             why = "the head was moved back" if anchor.seq > head_seq else "the tail is missing"
-            self.add(
-                anchor.seq,
-                "ANCHOR_MISMATCH",
+            detail = (
                 f"anchored at seq {anchor.seq} ({anchor.head_hash[:16]}…) but the chain ends at "
-                f"seq {self.last_seq}: rows were removed and {why}",
+                f"seq {self.last_seq}: rows {self.last_seq + 1}..{anchor.seq} were removed and "
+                f"{why}"
+            )
+            if anchor.signed:  # named by the first missing row
+                self.add(self.last_seq + 1, "DELETED", detail)
+            else:
+                self.add(anchor.seq, "ANCHOR_MISMATCH", detail)
+
+    def out_of_place_unkeyed(self) -> None:
+        if not self.bad_unkeyed:
+            return
+        first, last = self.bad_unkeyed[0], self.bad_unkeyed[-1]
+        where = f"seq {first}" if first == last else f"seqs {first}..{last}"
+        if self.first_keyed and self.first_keyed < first:
+            why = f"after keyed rows began (seq {self.first_keyed}): forged or downgraded"
+        elif self.legacy_below > 1:
+            why = f"though signed anchors say the chain is keyed from seq {self.legacy_below}"
+        else:
+            why = (
+                "and no signed anchor vouches for unkeyed rows (anchor legacy rows once with "
+                "`govgate audit anchor` or by starting the gateway)"
+            )
+        self.add(first, "UNKEYED", f"{where} hashed without the chain key {why}")
+
+    def unanchored(self, due_ms: int | None, now_ms: int) -> None:
+        if due_ms is None or self.first_unanchored is None:
+            return
+        seq, at_ms = self.first_unanchored
+        if at_ms < now_ms - due_ms:
+            covered = f"seq {self.anchored}" if self.anchored else "no row"
+            self.add(
+                seq,
+                "UNANCHORED",
+                f"rows from seq {seq} (the first written {(now_ms - at_ms) // 1000} s ago) are "
+                f"not covered by a signed anchor (the last covers {covered}), though anchors "
+                f"are due within {due_ms // 1000} s: anchors were deleted or withheld, or the "
+                "gateway stopped without anchoring (`govgate audit anchor`)",
             )
 
 
 async def verify(
     engine: AsyncEngine,
+    key: bytes,
     anchors: Sequence[Checkpoint] = (),
     *,
+    anchors_due_s: float | None = None,
+    findings: Sequence[Problem] = (),
+    now: float | None = None,
     batch: int = 2000,
     max_problems: int = 1000,
 ) -> VerifyReport:
-    """Re-compute every hash in seq order and check links, seqs, the head and `anchors`.
+    """Re-compute every hash with the chain `key` in seq order; check links, seqs, the head,
+    and `anchors`.
 
-    Rows are read in batches of `batch` by seq, so memory stays flat whatever the table's size.
-    Rows appended while verifying (beyond the head read at the start) are left for the next run.
+    `anchors_due_s`: rows older than this must be covered by a signed anchor (None: not
+    checked). `findings`: problems found before (anchors that failed their signature check),
+    reported with the rest. Rows are read in batches of `batch` by seq, so memory stays flat
+    whatever the table's size; rows appended while verifying (beyond the head read at the
+    start) are left for the next run.
     """
-    walk = _Walk(anchors, max_problems)
+    walk = _Walk(RowHasher(key), anchors, max_problems)
+    for problem in findings:
+        walk.add(problem.seq, problem.kind, problem.detail)
     async with db_errors(), engine.connect() as conn:
         try:
             head_seq, head_hash = await read_head(conn)
@@ -216,8 +265,12 @@ async def verify(
     if up_to is not None:
         walk.head(head_seq, head_hash)
     walk.unreached_anchors(head_seq)
+    walk.out_of_place_unkeyed()
+    due_ms = None if anchors_due_s is None else int(anchors_due_s * 1000)
+    walk.unanchored(due_ms, int((time.time() if now is None else now) * 1000))
     for seq, at in await _rows_beyond_head(engine, max_problems):
         walk.add(seq, "INSERTED", f"row beyond the head (seq {at}): added without moving it")
+    walk.problems.sort(key=lambda p: p.seq)
     return VerifyReport(
         rows=walk.rows,
         last_seq=walk.last_seq,
@@ -226,6 +279,9 @@ async def verify(
         anchors_checked=len(walk.anchors),
         problem_count=walk.count,
         problems=walk.problems,
+        signed_anchors=sum(1 for a in walk.anchors if a.signed),
+        anchored_seq=walk.anchored,
+        unkeyed_rows=walk.unkeyed,
     )
 
 

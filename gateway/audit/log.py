@@ -1,23 +1,25 @@
 """The audit writer (`AuditLog`) and the data subject's access log (`access_log`).
 
-Every gateway request, allowed or refused, becomes one row. `record` returns the row's seq only
-once the row is committed, and the gateway answers only after that, so no answered request can
-lack its row. To keep this cheap, callers are queued and one writer task commits them together
-(group commit, as databases do with their own WAL): the rows that arrive while one commit is in
-flight share the next transaction, and its one fsync.
+Every request of an identified member, allowed or refused, becomes one row. `record` returns
+the row's seq only once the row is committed, and the gateway answers only after that, so no
+answered request of a member can lack its row. (Refusals of callers the gateway could not
+identify are tallied instead, one row per code and interval: gateway.audit.refusals.)
+
+To keep this cheap, callers are queued and one writer task commits them together (group
+commit, as databases do with their own WAL): the rows that arrive while one commit is in flight
+share the next transaction, and its one fsync.
 
 The holder's id number (身份证号, 统一社会信用代码) is never stored: the row keeps
-HMAC-SHA256(secret, normalized id), which `access_log` recomputes to find a holder's rows.
+HMAC-SHA256(secret, normalized id), which `access_log` recomputes to find a holder's rows, and
+ids in the path or headers become keyed pseudonyms (gateway.audit.pseudonyms). A row names a
+holder only when the member asking was identified, so no one can write into a person's access
+log by claiming to ask about them. Rows are hashed with the chain key (gateway.audit.hashing).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -26,8 +28,9 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.audit.chain import row_hash
 from gateway.audit.errors import AuditCorrupted, AuditError, AuditUnavailable, InvalidAuditEntry
+from gateway.audit.hashing import RowHasher, chain_key
+from gateway.audit.pseudonyms import holder_hash, pseudonymise
 from gateway.audit.tables import HEAD_ID, WIDTHS, audit_head, audit_rows, db_errors
 from gateway.store import blocking
 from gateway.store.group_commit import GroupCommit
@@ -42,8 +45,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class AuditEntry:
     """One request as the gateway saw it. `holder_id` is in clear here and never stored.
 
-    `path` should be the route's template or a path without personal ids; in any case the query
-    string is dropped and the holder's id, if it appears, is replaced by `{holder_id}`.
+    The query string of `path` is dropped; the holder's id, and any other id-shaped token, in the
+    path, the purpose or the case number is replaced by its keyed pseudonym. `requests` > 1 is a
+    tally (of unidentified callers' refusals, gateway.audit.refusals).
     """
 
     method: str
@@ -59,6 +63,7 @@ class AuditEntry:
     case_no: str | None = None  # 办件编号 from Gov-Case
     code: str | None = None  # the refusal's stable code
     at_ms: int | None = None  # default: when `record` is called
+    requests: int = 1
 
 
 def load_secret(value: str | None = None) -> bytes:
@@ -72,13 +77,6 @@ def load_secret(value: str | None = None) -> bytes:
     return secret
 
 
-def holder_hash(secret: bytes, holder_id: str) -> str:
-    """HMAC-SHA256 (hex) of the id after NFKC, trimming and upper-casing, so `330802…x` and a
-    full-width or lower-case spelling of the same id find the same rows."""
-    normalized = unicodedata.normalize("NFKC", holder_id).strip().upper()
-    return hmac.new(secret, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def _text(value: str | None, column: str) -> str | None:
     """Text the database will take whatever a caller sent: no NUL, valid UTF-8, fits its column.
     A row the database refused would fail the whole batch, and the requests waiting on it."""
@@ -87,13 +85,6 @@ def _text(value: str | None, column: str) -> str | None:
     clean = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     width = WIDTHS[column]
     return clean if len(clean) <= width else clean[: width - 1] + "…"
-
-
-def _safe_path(path: str, holder_id: str | None) -> str:
-    path = path.split("?", 1)[0]
-    if holder_id and holder_id.strip():
-        path = re.sub(re.escape(holder_id.strip()), "{holder_id}", path, flags=re.IGNORECASE)
-    return path
 
 
 class AuditLog:
@@ -123,6 +114,7 @@ class AuditLog:
             raise ValueError("max_batch must be ≥ 1 and flush_interval_s ≥ 0")
         self.engine = engine
         self._secret = secret
+        self._hasher = RowHasher(chain_key(secret))
         self._writer: GroupCommit[dict[str, Any], int] = GroupCommit(
             self._append_batch,
             name="audit-writer",
@@ -168,21 +160,29 @@ class AuditLog:
             raise InvalidAuditEntry(f"decision must be allow or deny, not {entry.decision!r}")
         if not 100 <= entry.status <= 599:
             raise InvalidAuditEntry(f"status {entry.status} is not an HTTP status")
-        holder = entry.holder_id
+        if entry.requests < 1:
+            raise InvalidAuditEntry(f"a row stands for at least 1 request, not {entry.requests}")
+        holder = entry.holder_id if entry.holder_id and entry.holder_id.strip() else None
+
+        def safe(text: str | None, column: str) -> str | None:
+            return None if text is None else _text(pseudonymise(self._secret, text, holder), column)
+
+        identified = entry.member_id is not None  # else: not under the holder it names
         return {
             "at_ms": entry.at_ms if entry.at_ms is not None else time.time_ns() // 1_000_000,
             "member_id": _text(entry.member_id, "member_id"),
             "keyid": _text(entry.keyid, "keyid"),
             "method": _text(entry.method.upper(), "method"),
-            "path": _text(_safe_path(entry.path, holder), "path"),
+            "path": safe(entry.path.split("?", 1)[0], "path"),
             "route": _text(entry.route, "route"),
-            "holder": holder_hash(self._secret, holder) if holder else None,
-            "holder_type": _text(entry.holder_type, "holder_type"),
-            "purpose": _text(entry.purpose, "purpose"),
-            "case_no": _text(entry.case_no, "case_no"),
+            "holder": holder_hash(self._secret, holder) if holder and identified else None,
+            "holder_type": _text(entry.holder_type, "holder_type") if identified else None,
+            "purpose": safe(entry.purpose, "purpose"),
+            "case_no": safe(entry.case_no, "case_no"),
             "decision": entry.decision,
             "code": _text(entry.code, "code"),
             "status": entry.status,
+            "requests": entry.requests,
         }
 
     async def _append_batch(self, rows: list[dict[str, Any]]) -> list[int]:
@@ -193,11 +193,11 @@ class AuditLog:
         """Insert `rows` after the head in one transaction; returns the first row's seq."""
         async with db_errors():
             return await blocking.run(
-                self.engine, lambda conn: _append_rows(conn, rows), write=True
+                self.engine, lambda conn: _append_rows(conn, rows, self._hasher), write=True
             )
 
 
-def _append_rows(conn: Connection, rows: list[dict[str, Any]]) -> int:
+def _append_rows(conn: Connection, rows: list[dict[str, Any]], row_hash: RowHasher) -> int:
     bumped = conn.execute(
         update(audit_head)
         .where(audit_head.c.id == HEAD_ID)
@@ -248,13 +248,17 @@ class Access:
 async def access_log(
     engine: AsyncEngine, secret: bytes, holder_id: str, *, limit: int = 50, after: int | None = None
 ) -> list[Access]:
-    """The requests about `holder_id`, newest first, at most `limit`.
+    """The requests of identified members about `holder_id`, newest first, at most `limit`.
 
     For the next page pass `after` = the last seq of this one (rows older than it follow).
+    (Rows written before issue #12 could name a holder for an unsigned request: they are not
+    shown, since anyone could have written them.)
     """
     if not 1 <= limit <= 1000:
         raise ValueError("limit must be between 1 and 1000")
-    query = select(audit_rows).where(audit_rows.c.holder == holder_hash(secret, holder_id))
+    query = select(audit_rows).where(
+        audit_rows.c.holder == holder_hash(secret, holder_id), audit_rows.c.member_id.is_not(None)
+    )
     if after is not None:
         query = query.where(audit_rows.c.seq < after)
     query = query.order_by(audit_rows.c.seq.desc()).limit(limit)

@@ -1,7 +1,8 @@
 """Tables of the audit log (审计日志), on the gateway's metadata; migration 0003_audit creates them.
 
-`audit_rows` holds one row per gateway request, chained by `prev_hash` → `hash` (see
-gateway.audit.chain for the hash). `audit_head` is a single row (`id` = 1) holding the last seq
+`audit_rows` holds one row per request of an identified member, and one row per interval tallying
+the refusals of unidentified callers (`requests` > 1 possible), chained by `prev_hash` → `hash`
+(see gateway.audit.hashing). `audit_head` is a single row (`id` = 1) holding the last seq
 and its hash; its row lock serializes appends, so the writers of several gateway processes
 produce one chain with dense seqs in commit order.
 """
@@ -52,6 +53,8 @@ audit_rows = Table(
     Column("decision", String(WIDTHS["decision"]), nullable=False),  # allow / deny
     Column("code", String(WIDTHS["code"]), nullable=True),  # refusal code
     Column("status", Integer, nullable=False),  # HTTP status answered
+    # requests this row stands for: 1, or a tally of unauthenticated refusals (0005_audit_keyed)
+    Column("requests", BigInteger, nullable=False, server_default="1"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
@@ -63,6 +66,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),  # last seq appended; 0 before the first row
     Column("hash", String(64), nullable=False),  # hash of that row; 64 zeros before the first
+    # the first seq hashed with the chain key (rows below are legacy v1); set by 0005_audit_keyed
+    Column("keyed_from", BigInteger, nullable=True),
 )
 
 
@@ -76,6 +81,12 @@ async def read_head(conn: AsyncConnection) -> tuple[int, str]:
     if row is None:
         raise AuditCorrupted("the audit_head row is missing; run `govgate audit verify`")
     return int(row.seq), str(row.hash)
+
+
+async def read_keyed_from(conn: AsyncConnection) -> int:
+    """The first seq hashed with the chain key (1 for a chain keyed from the start)."""
+    found = await conn.scalar(select(audit_head.c.keyed_from).where(audit_head.c.id == HEAD_ID))
+    return 1 if found is None else int(found)
 
 
 @asynccontextmanager

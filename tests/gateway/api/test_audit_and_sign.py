@@ -26,7 +26,7 @@ async def setup(gw: Gateway) -> None:
     await gw.publish("Certificate", certificate())
 
 
-async def test_every_request_allowed_or_refused_has_one_audit_row(gw: Gateway) -> None:
+async def test_every_request_of_a_member_has_one_audit_row(gw: Gateway) -> None:
     await setup(gw)
     answers = [
         await gw.call("GET", LIST),
@@ -37,10 +37,9 @@ async def test_every_request_allowed_or_refused_has_one_audit_row(gw: Gateway) -
     ]
     assert [a.status_code for a in answers] == [200, 401, 400, 200, 404]
     await gw.call("GET", "/healthz", member=None)  # operations are not audited
-    async with gw.services.engine.connect() as conn:
-        rows = (await conn.execute(select(audit_rows).order_by(audit_rows.c.seq))).all()
-    assert len(rows) == 5
-    first = rows[0]._mapping
+    rows = await all_rows(gw)
+    assert len(rows) == 3  # the member's; the unsigned and the unrouted ones are tallied
+    first = rows[0]
     secret = gw.services.audit_secret
     assert (first["member_id"], first["keyid"]) == ("window", gw.members["window"].keyid)
     assert (first["route"], first["purpose"], first["decision"], first["status"]) == (
@@ -50,16 +49,57 @@ async def test_every_request_allowed_or_refused_has_one_audit_row(gw: Gateway) -
         200,
     )
     assert first["holder"] == holder_hash(secret, HOLDER) and first["holder_type"] == "USCC"
-    assert [r.decision for r in rows] == ["allow", "deny", "deny", "allow", "deny"]
-    assert [r.code for r in rows] == [
-        None,
-        "SIGNATURE_MISSING",
-        "PURPOSE_MISSING",
-        None,
-        "NOT_FOUND",
+    assert [r["decision"] for r in rows] == ["allow", "deny", "allow"]
+    assert [r["code"] for r in rows] == [None, "PURPOSE_MISSING", None]
+    assert rows[2]["holder"] == holder_hash(secret, HOLDER)  # by id: the holder it turned out to be
+    assert await gw.services.refusals.flush() == 2
+    tallies = (await all_rows(gw))[3:]
+    assert [
+        (r["code"], r["status"], r["requests"], r["member_id"], r["holder"]) for r in tallies
+    ] == [
+        ("NOT_FOUND", 404, 1, None, None),
+        ("SIGNATURE_MISSING", 401, 1, None, None),
     ]
-    assert rows[3].holder == holder_hash(secret, HOLDER)  # by id: the holder it turned out to be
-    assert HOLDER not in str([tuple(r) for r in rows])  # the id number itself is never stored
+    assert HOLDER not in str(await all_rows(gw))  # the id number itself is never stored
+
+
+async def all_rows(gw: Gateway) -> list[dict[str, object]]:
+    async with gw.services.engine.connect() as conn:
+        found = await conn.execute(select(audit_rows).order_by(audit_rows.c.seq))
+        return [dict(r) for r in found.mappings()]
+
+
+async def test_an_unsigned_flood_costs_one_tally_row_and_reaches_no_access_log(
+    gw: Gateway,
+) -> None:
+    """Issue #12, finding 9: each unsigned request was a durable, chained row filed under the
+    holder it named, so anyone could grow the audit table without bound and write into any
+    person's access log."""
+    await setup(gw)
+    person = "330802198904173748"
+    for _ in range(120):
+        refused = await gw.call("GET", f"/v1/certificates?holder_id={person}", member=None)
+        assert refused.status_code == 401
+    for _ in range(30):
+        await gw.call("GET", f"/v1/certificates/{person}", member=None)
+    assert await all_rows(gw) == []  # nothing written per request
+    text = (await gw.call("GET", "/metrics", member=None)).text
+    assert 'govgate_unidentified_refusals_total{code="SIGNATURE_MISSING"} 150.0' in text
+    assert await gw.services.refusals.flush() == 1
+    [tally] = await all_rows(gw)
+    assert (tally["code"], tally["status"], tally["requests"]) == ("SIGNATURE_MISSING", 401, 150)
+    assert (tally["member_id"], tally["holder"], tally["route"]) == (
+        None,
+        None,
+        "(unidentified callers)",
+    )
+    assert person not in str(tally)
+    looked = await gw.call("GET", f"/v1/access-log?holder_id={person}", "portal")
+    assert looked.json()["items"] == []  # the person's log shows members' requests only
+    await gw.call("GET", f"/v1/certificates/{person}")  # a member's: audited, pseudonymised
+    rows = await all_rows(gw)
+    assert rows[-1]["member_id"] == "window" and person not in str(rows)
+    assert rows[-1]["path"].startswith("/v1/certificates/{id:")
 
 
 async def test_an_auditor_reads_who_looked_at_a_holder(gw: Gateway) -> None:

@@ -57,11 +57,20 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
 async def assert_refused_and_audited(
     gw: Gateway, response: httpx.Response, status: int, code: str
 ) -> None:
+    """Refused, and (the caller not identified) tallied, not written as a row of its own nor
+    under the holder it named (issue #12, finding 9)."""
     assert_problem(response, status, code)
+    assert gw.services.refusals.pending == 1
+    assert await gw.services.refusals.flush() == 1
     row = await last_audit_row(gw)
-    assert (row["decision"], row["code"], row["status"]) == ("deny", code, status)
-    assert row["route"] == "/v1/certificates"
-    assert row["holder"] is not None  # whose data was asked for, even when refused
+    assert (row["decision"], row["code"], row["status"], row["requests"]) == (
+        "deny",
+        code,
+        status,
+        1,
+    )
+    assert row["route"] == "(unidentified callers)"
+    assert row["holder"] is None and row["member_id"] is None
 
 
 async def test_a_signed_request_is_served(gw: Gateway, window: Signer) -> None:
@@ -127,10 +136,4 @@ async def test_digest_mismatch(gw: Gateway, window: Signer) -> None:
         "POST", "/v1/events/certificates", headers=signed.headers, content=b'{"a": 2}'
     )
     response = await gw.client.send(tampered)
-    assert_problem(response, 400, "DIGEST_MISMATCH")
-    row = await last_audit_row(gw)
-    assert (row["decision"], row["code"], row["route"]) == (
-        "deny",
-        "DIGEST_MISMATCH",
-        "/v1/events/{kind}",
-    )
+    await assert_refused_and_audited(gw, response, 400, "DIGEST_MISMATCH")

@@ -12,10 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit.chain import GENESIS
+from gateway.audit.hashing import chain_key
 from gateway.audit.log import AuditEntry
+from gateway.members.keys import generate_private_key
 from gateway.store import make_engine, migrate
 
 SECRET = b"audit-secret-for-tests-0123456789"
+KEY = chain_key(SECRET)  # the chain key the writer derives from SECRET
+GATEWAY_KEY = generate_private_key("ed25519")  # what anchors are signed with
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -35,7 +39,8 @@ async def fresh_engine(url: str) -> AsyncIterator[AsyncEngine]:
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM audit_rows"))
             await conn.execute(
-                text("UPDATE audit_head SET seq = 0, hash = :genesis"), {"genesis": GENESIS}
+                text("UPDATE audit_head SET seq = 0, hash = :genesis, keyed_from = 1"),
+                {"genesis": GENESIS},
             )
             await conn.execute(text("DELETE FROM log_records"))
             await conn.execute(text("DELETE FROM log_heads"))

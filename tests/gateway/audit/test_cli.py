@@ -54,15 +54,16 @@ def test_verify_an_intact_chain_exits_0_with_a_summary(runner: CliRunner, data_d
     result = runner.invoke(audit, ["verify"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("audit chain intact: 30 rows (seq 1..30), head ")
-    assert "no anchors yet" in result.output
+    assert "no signed anchors" in result.output
 
     anchored = runner.invoke(audit, ["anchor", "--gateway-id", "kecheng"])
     assert anchored.exit_code == 0, anchored.output
     assert anchored.output.startswith("anchored seq 30, head ")
     result = runner.invoke(audit, ["verify"])
-    assert result.exit_code == 0 and "1 anchors checked" in result.output, result.output
+    assert result.exit_code == 0, result.output
+    assert "1 signed anchors checked (of 1), rows up to seq 30 anchored" in result.output
     result = runner.invoke(audit, ["verify", "--gateway-id", "xinhua"])
-    assert "no anchors yet" in result.output
+    assert "no signed anchors" in result.output
 
 
 def test_verify_names_each_bad_seq_and_exits_1(runner: CliRunner, data_dir: Path) -> None:
@@ -76,14 +77,28 @@ def test_verify_names_each_bad_seq_and_exits_1(runner: CliRunner, data_dir: Path
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("audit chain BROKEN: 4 problems in 26 rows")
-    assert lines[1] == "seq 7: ALTERED: the stored hash does not match the row's fields"
-    assert lines[2] == "seq 12: DELETED: row 12 is missing before seq 13"
-    assert lines[3].startswith("seq 28: HEAD_MISMATCH: the head is at seq 30")
-    assert lines[4].startswith("seq 30: ANCHOR_MISMATCH: anchored at seq 30")
+    assert lines[0].endswith("1 signed anchors checked (of 1), rows up to seq 30 anchored")
+    assert lines[1] == "first bad or missing row: seq 7 (ALTERED)"
+    assert lines[2] == "seq 7: ALTERED: the stored hash does not match the row's fields"
+    assert lines[3] == "seq 12: DELETED: row 12 is missing before seq 13"
+    head, deleted = sorted(lines[4:6], reverse=True)
+    assert head.startswith("seq 28: HEAD_MISMATCH: the head is at seq 30")
+    assert deleted.startswith("seq 28: DELETED: anchored at seq 30")
 
     without = runner.invoke(audit, ["verify", "--no-anchors"])
     assert without.exit_code == 1 and "anchors not checked" in without.output
-    assert "ANCHOR_MISMATCH" not in without.output
+    assert "anchored at seq 30" not in without.output
+
+
+def test_verify_needs_the_audit_secret_and_never_makes_one(
+    runner: CliRunner, data_dir: Path
+) -> None:
+    fill(data_dir, 3)
+    result = runner.invoke(audit, ["verify"], env={"GOVGATE_AUDIT_SECRET": None})
+    assert result.exit_code == 2 and "no audit secret" in result.output
+    assert not (data_dir / "keys" / "audit.secret").exists()
+    wrong = runner.invoke(audit, ["verify"], env={"GOVGATE_AUDIT_SECRET": "x" * 32})
+    assert wrong.exit_code == 1 and "seq 1: ALTERED" in wrong.output
 
 
 def test_a_missing_head_is_a_finding(runner: CliRunner, data_dir: Path) -> None:

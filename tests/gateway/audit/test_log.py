@@ -14,15 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.audit.chain import verify
 from gateway.audit.errors import AuditUnavailable, InvalidAuditEntry
 from gateway.audit.log import AuditLog, access_log, holder_hash
+from gateway.audit.pseudonyms import pseudonym
 from gateway.store import make_engine
 from schemas.validators import make_resident_id
 from tests.conftest import free_port
 from tests.gateway.audit import (
     BACKENDS,
+    KEY,
     SECRET,
     audit_rows,
     database_url,
     entry,
+    execute,
     fresh_engine,
 )
 
@@ -51,7 +54,7 @@ async def test_hundreds_of_concurrent_records_get_dense_seqs_in_one_valid_chain(
     rows = await audit_rows(engine)
     assert [r["seq"] for r in rows] == list(range(1, 401))
     assert len({r["case_no"] for r in rows}) == 400  # every caller got its own row
-    report = await verify(engine)
+    report = await verify(engine, KEY)
     assert report.ok, report.problems
     assert (report.rows, report.head_seq, report.head_hash) == (400, 400, rows[-1]["hash"])
 
@@ -78,7 +81,7 @@ async def test_two_workers_on_two_engines_write_one_chain(url: str, engine: Asyn
 
     assert sorted(a + b) == list(range(1, 401))
     assert not set(a) & set(b)
-    report = await verify(engine)
+    report = await verify(engine, KEY)
     assert report.ok, report.problems
     assert report.rows == 400
 
@@ -146,7 +149,7 @@ async def test_access_log_finds_a_holders_rows_and_the_id_is_never_stored(
         "330802-XK-0017",
         "SL2026-00010",
     )
-    assert page[0].path == "/v1/materials/{holder_id}"
+    assert page[0].path == "/v1/materials/" + pseudonym(SECRET, HOLDER)
     # the same id written in lower case or full width finds the same rows
     full_width = HOLDER.lower().translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789x"})
     assert [a.seq for a in await access_log(engine, SECRET, full_width, limit=50)] == [
@@ -186,7 +189,7 @@ async def test_hostile_text_is_stored_and_the_chain_stays_valid(engine: AsyncEng
     assert len(row["path"]) == 1024 and row["path"].endswith("…")
     assert row["case_no"] == "SL\ufffd' OR 1=1 --"
     assert len(row["purpose"]) == 64
-    assert (await verify(engine)).ok
+    assert (await verify(engine, KEY)).ok
 
 
 async def test_entries_the_gateway_should_never_build_are_refused_before_queueing(
@@ -197,6 +200,8 @@ async def test_entries_the_gateway_should_never_build_are_refused_before_queuein
             await audit.record(entry(decision="maybe"))
         with pytest.raises(InvalidAuditEntry):
             await audit.record(entry(status=42))
+        with pytest.raises(InvalidAuditEntry):
+            await audit.record(entry(requests=0))
         assert await audit.record(entry()) == 1
     with pytest.raises(ValueError, match="at least 16 bytes"):
         AuditLog(engine, b"short")
@@ -212,3 +217,62 @@ async def test_an_unreachable_database_is_a_retriable_audit_unavailable() -> Non
     finally:
         await engine.dispose()
     assert all(isinstance(r, AuditUnavailable) and r.retriable for r in results), results
+
+
+async def test_ids_in_paths_and_headers_are_pseudonymised_and_only_members_name_a_holder(
+    engine: AsyncEngine,
+) -> None:
+    """Issue #12, finding 9: a refused or not-found request stored its raw path
+    (`/v1/certificates/330802198904173748`), and an unsigned request was filed under whatever
+    holder it named, so anyone could write into a person's access log."""
+    company = "91330802MA2D4K7X09"
+    async with AuditLog(engine, SECRET) as audit:
+        await audit.record(
+            entry(
+                1,
+                path=f"/v1/certificates/{HOLDER}?x={OTHER}",
+                decision="deny",
+                status=404,
+                code="NOT_FOUND",
+                case_no=f"GC-{OTHER}",
+                purpose="11330802002493025K3330111703000",  # an item code: kept as it is
+            )
+        )
+        await audit.record(entry(2, path=f"/v1/certificates/YYZZ-{company.lower()}"))
+        wide = HOLDER.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})
+        await audit.record(entry(3, path=f"/v1/cases/{wide}"))
+        await audit.record(  # unsigned: no member, so not under the holder it claims
+            entry(
+                4,
+                member_id=None,
+                keyid=None,
+                holder_id=HOLDER,
+                holder_type="RESIDENT_ID",
+                decision="deny",
+                status=401,
+                code="SIGNATURE_MISSING",
+            )
+        )
+        await audit.record(entry(5, holder_id=HOLDER))
+    rows = await audit_rows(engine)
+    dump = repr(rows).upper()
+    for id_ in (HOLDER, OTHER, company):
+        assert id_ not in dump and id_[:-1] not in dump
+    assert rows[0]["path"] == "/v1/certificates/" + pseudonym(SECRET, HOLDER)
+    assert rows[0]["case_no"] == "GC-" + pseudonym(SECRET, OTHER)
+    assert rows[0]["purpose"] == "11330802002493025K3330111703000"
+    assert rows[1]["path"] == "/v1/certificates/YYZZ-" + pseudonym(SECRET, company)
+    assert rows[2]["path"] == "/v1/cases/" + pseudonym(SECRET, HOLDER)
+    assert (rows[3]["holder"], rows[3]["holder_type"]) == (None, None)
+    assert rows[4]["holder"] == holder_hash(SECRET, HOLDER)
+    assert [a.seq for a in await access_log(engine, SECRET, HOLDER)] == [5]
+
+
+async def test_rows_of_unidentified_callers_are_never_shown_to_a_holder(
+    engine: AsyncEngine,
+) -> None:
+    """Rows written before issue #12 could name a holder for an unsigned request."""
+    async with AuditLog(engine, SECRET) as audit:
+        await audit.record(entry(1, holder_id=HOLDER))
+    await execute(engine, "UPDATE audit_rows SET member_id = NULL")  # as such an old row
+    assert await access_log(engine, SECRET, HOLDER) == []
