@@ -40,6 +40,56 @@ class InvalidCursor(GovgateError):
     code = "INVALID_INPUT"
 
 
+class TooManyStreams(GovgateError):
+    """As many event streams are open as the member, or the gateway, may hold; retriable
+    after `retry_after_s`, when some will have ended (a stream lasts at most `wait`)."""
+
+    code = "TOO_MANY_STREAMS"
+    retriable = True
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class StreamSlots:
+    """Open SSE streams of this process, per member and in all: each holds a connection, a
+    log reader and a task for up to `wait` seconds, so without a cap one subscriber could open
+    a thousand and starve every lookup."""
+
+    def __init__(self, per_member: int, total: int, retry_after_s: int = 5) -> None:
+        self.per_member, self.total, self.retry_after_s = per_member, total, retry_after_s
+        self._open: dict[str, int] = {}
+        self._count = 0
+
+    @property
+    def open(self) -> int:
+        return self._count
+
+    def acquire(self, member_id: str) -> None:
+        """Take a slot for `member_id`, or `TooManyStreams`; give it back with `release`."""
+        mine = self._open.get(member_id, 0)
+        if mine >= self.per_member:
+            raise TooManyStreams(
+                f"member {member_id} has {mine} event streams open, the most it may",
+                self.retry_after_s,
+            )
+        if self._count >= self.total:
+            raise TooManyStreams(
+                "the gateway has as many event streams open as it may", self.retry_after_s
+            )
+        self._open[member_id] = mine + 1
+        self._count += 1
+
+    def release(self, member_id: str) -> None:
+        left = self._open.get(member_id, 0) - 1
+        if left > 0:
+            self._open[member_id] = left
+        else:
+            self._open.pop(member_id, None)
+        self._count = max(0, self._count - 1)
+
+
 @dataclass(frozen=True)
 class Filter:
     """Equality on the record's codes; None matches anything."""

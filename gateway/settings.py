@@ -192,6 +192,19 @@ class GatewaySettings(_Section):
         description="refusals of callers that could not be identified (unsigned, bad "
         "signature) are tallied into one audit row per code this often, not one row each",
     )
+    max_streams_per_member: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="open SSE feed streams a member may hold per gateway process; one more is "
+        "refused 429 TOO_MANY_STREAMS with Retry-After",
+    )
+    max_streams: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="open SSE feed streams per gateway process, all members together",
+    )
     materialize: bool = Field(
         default=True, description="run the materializer (log → lookup store) in this process"
     )

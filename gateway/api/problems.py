@@ -124,6 +124,9 @@ KINDS: dict[str, _Kind] = {
     ),
     "TOO_MANY": _Kind(409, "Too many", "Your member has as many as it may have; delete one."),
     "ALREADY_CLAIMED": _Kind(409, "Already claimed", "This notice has been claimed (认领)."),
+    "TOO_MANY_STREAMS": _Kind(
+        429, "Too many streams", "As many event streams are open as allowed; retry later."
+    ),
     "METHOD_NOT_ALLOWED": _Kind(405, "Method not allowed", "Use another method."),
     "INVALID_INPUT": _Kind(400, "Invalid input", "The request is malformed."),
     "BODY_TOO_LARGE": _Kind(413, "Body too large", "The body exceeds the size limit."),
@@ -176,7 +179,11 @@ async def _error(request: Request, exc: Exception) -> JSONResponse:
         logger.error("%s %s failed: %r", request.method, request.url.path, exc)
         return problem(request, "INTERNAL_ERROR")
     if exc.retriable:
-        return problem(request, exc.code)
+        answer = problem(request, exc.code)
+        retry_after = getattr(exc, "retry_after_s", None)
+        if isinstance(retry_after, int):
+            answer.headers["Retry-After"] = str(retry_after)
+        return answer
     errors = getattr(exc, "errors", None)
     return problem(
         request, exc.code, exc.detail, errors=errors if isinstance(errors, list) else None

@@ -26,6 +26,7 @@ from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.feeds import ItemView
 from gateway.audit.refusals import RefusalTally
+from gateway.feeds import StreamSlots
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.members.cache import MemberCache
@@ -78,6 +79,7 @@ class Services:
     audit: AuditLog
     audit_secret: bytes
     refusals: RefusalTally
+    streams: StreamSlots
     lookup: LookupStore
     keys: SigningKeys
     codec: EventCodec
@@ -183,6 +185,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             claims=Claims(engine, log, codec),
             routing=routing,
             refusals=RefusalTally(audit, settings.gateway.audit_refusals_interval_s),
+            streams=StreamSlots(
+                settings.gateway.max_streams_per_member, settings.gateway.max_streams
+            ),
         )
         tallying = asyncio.create_task(found.refusals.run(), name="audit-refusals")
         if settings.gateway.audit_anchor_interval_s > 0:

@@ -10,15 +10,22 @@ before the first event, then each event reaches the subscriber as it is read fro
 a heartbeat comment every 15 s of silence. A connection still ends after `limit` records or
 `wait` seconds (bounded work per request); the client reconnects with `Last-Event-ID` (`retry:
 1000` is sent first). A subscriber that needs each record under the gateway's signature reads
-JSON pages, which are signed whole."""
+JSON pages, which are signed whole.
+
+Streams are capped per member (`gateway.max_streams_per_member`) and per gateway process
+(`gateway.max_streams`): one more is refused 429 TOO_MANY_STREAMS with `Retry-After`, while
+lookups and JSON pages go on being served."""
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway import feeds
 from gateway.api import policy
@@ -51,6 +58,21 @@ async def feed_filter(
     return Filter(department, region, item)
 
 
+class _SlotStreamingResponse(StreamingResponse):
+    """A stream that gives its slot back when it ends, however it ends (the events ran out,
+    `wait` passed, the client went away, an error)."""
+
+    def __init__(self, *args: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 @router.get("/feeds/{stream}", response_model=None)
 async def read_feed(
     request: Request,
@@ -69,10 +91,12 @@ async def read_feed(
     if SSE in accept:
         start = feeds.decode_cursor(stream, last_event_id or after)
         reader = FeedReader(svc.log, svc.codec, stream, start, where, view)
-        return StreamingResponse(
+        svc.streams.acquire(caller.member_id)  # TOO_MANY_STREAMS (429) when at the cap
+        return _SlotStreamingResponse(
             feeds.sse_stream(reader, limit, wait),
             media_type=SSE,
             headers={"Cache-Control": "no-store"},
+            release=functools.partial(svc.streams.release, caller.member_id),
         )
     start = feeds.decode_cursor(stream, after)
     return await feeds.read_page(
