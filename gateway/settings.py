@@ -8,6 +8,7 @@ tables are the same sections (`[database]`, `[kafka]`, …); variables win over 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, get_args
@@ -254,13 +255,20 @@ class WebhooksSettings(_Section):
     `allowed_hosts` is empty by default: the gateway posts to no host until the operator names
     the receivers it may reach (exact host names or IP literals, or `*.suffix`; `*` allows
     any). A gateway that posts wherever a member asks is an SSRF hole into the network it sits
-    in; a private-address block list would not do, since e-supervision receivers normally sit
-    on the same internal network (政务外网).
+    in. The addresses those hosts resolve to must moreover be public, or inside
+    `allowed_networks`: e-supervision receivers normally sit on the same internal network
+    (政务外网), so the operator names that range on purpose, and loopback, link-local (cloud
+    metadata) and every other private range stay refused. Both are checked at every delivery.
     """
 
     deliver: bool = Field(default=True, description="run the deliverer in this process")
     allowed_hosts: tuple[str, ...] = Field(
         default=(), description="target hosts subscriptions may name; empty: none"
+    )
+    allowed_networks: tuple[str, ...] = Field(
+        default=(),
+        description="CIDRs of non-public addresses targets may resolve to (e.g. the 政务外网 "
+        "range, or 127.0.0.0/8 for a local receiver); empty: public addresses only",
     )
     batch_size: int = Field(default=20, ge=1, le=500, description="events per POST at most")
     timeout_s: float = Field(default=10, gt=0, le=120, description="per delivery attempt")
@@ -279,6 +287,16 @@ class WebhooksSettings(_Section):
     max_concurrent: int = Field(
         default=50, ge=1, le=10_000, description="subscriptions delivered at once per process"
     )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"allowed_networks: {value!r} is not a CIDR: {exc}") from exc
+        return values
 
     @model_validator(mode="after")
     def _lease_outlasts_attempt(self) -> WebhooksSettings:

@@ -10,8 +10,15 @@ of many sharing the database gets each) and runs one task per claimed subscripti
   them, with the same event ids); records filtered out advance the position too;
 - on anything else count the failure, schedule a retry after an exponential backoff with full
   jitter (uniform in [0, min(cap, base·2^(n-1))]), let go of the subscription, and pause it
-  after `max_failures` consecutive failures. A retry re-reads from the saved position: the
-  same events again, never a later one first — so the order per key (per partition) holds.
+  after `max_failures` consecutive failures;
+- a target whose host is no longer among `allowed_hosts`, or that resolves to an address outside
+  the allowed networks, pauses the subscription at once (`not_allowed`, with the reason). Both
+  are checked at every delivery, and the POST goes to exactly the address that was checked
+  (gateway.webhooks.pinning), so neither a narrower list after a restart nor a DNS answer that
+  changes (rebinding) lets a delivery reach what the operator has not allowed.
+
+A retry re-reads from the saved position: the same events again, never a later one first — so
+the order per key (per partition) holds.
 
 While the database or the log is away, the deliverer waits longer each time before it looks
 again (the same backoff with jitter, from `poll_interval_s` up to 30 s), and says so once
@@ -51,9 +58,11 @@ from gateway.settings import WebhooksSettings
 from gateway.signatures.deliveries import sign_delivery
 from gateway.signatures.digests import DigestAlgorithm
 from gateway.store.errors import StoreError
-from gateway.webhooks.errors import DeliveryFailed
+from gateway.webhooks.errors import DeliveryFailed, TargetNotAllowed, TargetRefused
 from gateway.webhooks.payload import batch_body, cloudevent
+from gateway.webhooks.pinning import PinnedTransport
 from gateway.webhooks.store import Subscription, SubscriptionStore
+from gateway.webhooks.targets import check_target, parse_networks
 from schemas.codec import EventCodec
 
 logger = logging.getLogger(__name__)
@@ -148,8 +157,14 @@ class Deliverer:
 
     async def run(self) -> None:
         """Claim due subscriptions until `stop`; each claimed one is served by a task."""
+        transport = self._transport or PinnedTransport(
+            parse_networks(self.settings.allowed_networks)
+        )
         client = httpx.AsyncClient(
-            timeout=self.settings.timeout_s, follow_redirects=False, transport=self._transport
+            timeout=self.settings.timeout_s,
+            follow_redirects=False,
+            transport=transport,
+            trust_env=False,  # no environment proxy: it would connect past the address checks
         )
         async with client:
             self._http = client
@@ -206,6 +221,8 @@ class Deliverer:
         try:
             await self._serve(sub, failures)  # returns once paused, deleted or taken over
             await self.store.release(self.owner, sub.subscription_id)  # resumable at once
+        except TargetRefused as exc:  # not the receiver's failure: the operator's choice
+            await self._refused(sub, exc.reason)
         except DeliveryFailed as exc:
             await self._failed(sub, exc.reason, failures[0] + 1)
         except (LogError, StoreError) as exc:  # not the receiver's fault: retry, uncounted
@@ -220,6 +237,10 @@ class Deliverer:
     async def _serve(self, sub: Subscription, failures: list[int]) -> None:
         position: Position = dict(sub.position)
         sid = sub.subscription_id
+        try:  # the operator may have narrowed the list since the subscription was made
+            check_target(sub.target_url, self.settings.allowed_hosts)
+        except TargetNotAllowed as exc:
+            raise TargetRefused(exc.errors[0]["message"]) from exc
         async with self.log.reader(sub.stream, position or None) as reader:
             renewed = time.monotonic()
             while not self._stopping:
@@ -275,6 +296,8 @@ class Deliverer:
         try:  # httpx's timeout is per phase (connect, write, read): bound the whole attempt
             async with asyncio.timeout(self.settings.timeout_s), post as response:
                 status = response.status_code  # the body is not read: the status is the answer
+        except TargetNotAllowed as exc:  # from the pinned transport, at connect time
+            raise TargetRefused(exc.errors[0]["message"]) from exc
         except (httpx.TimeoutException, TimeoutError) as exc:
             raise DeliveryFailed(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -318,6 +341,19 @@ class Deliverer:
                 reason,
                 delay,
             )
+
+    async def _refused(self, sub: Subscription, reason: str) -> None:
+        try:
+            paused = await self.store.refuse(sub.subscription_id, self.owner, reason)
+        except StoreError as exc:
+            logger.warning("webhook %s: refusal not recorded: %s", sub.subscription_id, exc)
+            return
+        if paused:
+            logger.warning(
+                "webhook %s: paused, target not allowed: %s", sub.subscription_id, reason
+            )
+            if self.metrics is not None:
+                self.metrics.webhook_deliveries.labels("paused").inc()
 
     def _observe_delivered(self, lag_s: list[float]) -> None:
         if self.metrics is None or not lag_s:

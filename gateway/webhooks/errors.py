@@ -35,3 +35,14 @@ class DeliveryFailed(WebhookError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TargetRefused(WebhookError):
+    """At delivery, the target no longer passes the allowed hosts or networks: the
+    subscription is paused (`not_allowed`) with `reason`, not retried."""
+
+    code = "TARGET_NOT_ALLOWED"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

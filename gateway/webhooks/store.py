@@ -260,6 +260,19 @@ class SubscriptionStore:
             return None
         return await self.get(None, subscription_id)
 
+    async def refuse(self, subscription_id: str, owner: str, reason: str) -> bool:
+        """Pause the subscription (`not_allowed`): its target no longer passes the allowed
+        hosts or networks. Its position is kept; `resume` tries again (and checks again)."""
+        values = {
+            "state": "paused",
+            "paused_reason": "not_allowed",
+            "last_error": reason[:ERROR_CHARS],
+            "last_error_ms": self.now_ms(),
+            "lease_owner": None,
+            "lease_until_ms": None,
+        }
+        return await self._owned(subscription_id, owner, values)
+
     async def release(self, owner: str, subscription_id: str | None = None) -> None:
         """Let go of one lease, or of every lease `owner` holds (a stopping deliverer)."""
         query = update(t).where(t.c.lease_owner == owner)

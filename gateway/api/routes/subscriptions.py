@@ -4,7 +4,8 @@ A member creates, lists, pauses, resumes and deletes its own subscriptions only;
 member's id answers 404 like one that does not exist. A subscription starts at the end of the
 stream (only what comes after it), at the beginning (`start: "beginning"`), or after a feed
 cursor (`after`), and filters like the feed. The gateway posts to the target only if its host
-is among `webhooks.allowed_hosts`.
+is among `webhooks.allowed_hosts` and it resolves to public addresses or ones inside
+`webhooks.allowed_networks` (checked here, and again at every delivery).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gateway.api.services import Services, services
 from gateway.feeds import FEED_STREAMS
 from gateway.log.base import Position
 from gateway.webhooks.store import Subscription
-from gateway.webhooks.targets import check_target
+from gateway.webhooks.targets import check_target, check_target_addresses, parse_networks
 
 router = APIRouter(prefix="/v1", tags=["subscriptions"])
 
@@ -53,7 +54,10 @@ class SubscriptionOut(BaseModel):
     target_url: str
     filter: FilterOut
     state: Literal["active", "paused"]
-    paused_reason: str | None = Field(description="requested, or failing (too many failures)")
+    paused_reason: str | None = Field(
+        description="requested; failing (too many failures); or not_allowed (the target no "
+        "longer passes the gateway's allowed hosts or networks: `last_error` says why)"
+    )
     failures: int = Field(description="consecutive failed attempts")
     last_error: str | None
     last_error_at: datetime | None
@@ -133,7 +137,9 @@ async def create_subscription(
         message = f"not a feed stream: {body.stream[:64]!r}; one of {', '.join(FEED_STREAMS)}"
         raise InvalidInput(f"stream: {message}", errors=[{"field": "stream", "message": message}])
     where = await feed_filter(body.department, body.region, body.item)
-    target = check_target(body.target_url, svc.settings.webhooks.allowed_hosts)
+    hooks = svc.settings.webhooks
+    target = check_target(body.target_url, hooks.allowed_hosts)
+    await check_target_addresses(target, parse_networks(hooks.allowed_networks))
     if body.after is not None:
         start = feeds.decode_cursor(body.stream, body.after)
     elif body.start == "end":

@@ -41,6 +41,7 @@ codec = EventCodec()
 RECEIVER_PATH = "/回调/电子监察"  # non-ASCII on purpose: signed percent-encoded
 FAST = {
     "allowed_hosts": ("127.0.0.1",),
+    "allowed_networks": ("127.0.0.0/8",),  # the receiver is local: allowed on purpose
     "backoff_base_s": 0.05,
     "backoff_cap_s": 0.4,
     "poll_interval_s": 0.1,
@@ -95,7 +96,8 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        reached = f"http://127.0.0.1:{self.port}{scope['raw_path'].decode('latin-1')}"
+        host = headers.get("host", f"127.0.0.1:{self.port}")  # as the sender named it
+        reached = f"http://{host}{scope['raw_path'].decode('latin-1')}"
         if scope["query_string"]:
             reached += "?" + scope["query_string"].decode("latin-1")
         sub = headers.get("govgate-subscription", "")

@@ -50,6 +50,7 @@ def gateway_env(data_dir: Path, port: int, kafka: KafkaSettings | None) -> dict[
         "GOVGATE_GATEWAY_AUDIT_ANCHOR_INTERVAL_S": "0",
         "GOVGATE_LOG_POLL_INTERVAL_MS": "20",
         "GOVGATE_WEBHOOKS_ALLOWED_HOSTS": '["127.0.0.1"]',
+        "GOVGATE_WEBHOOKS_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
         "GOVGATE_WEBHOOKS_BATCH_SIZE": "2",
         "GOVGATE_WEBHOOKS_TIMEOUT_S": "1",
         "GOVGATE_WEBHOOKS_LEASE_S": "2",
