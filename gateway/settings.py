@@ -173,6 +173,30 @@ class GatewaySettings(_Section):
     page_size: int = Field(default=50, ge=1, le=100, description="default page size")
     max_page_size: int = Field(default=100, ge=1, le=500)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="largest request head (request line and header fields); a larger one is "
+        "answered 431 and its connection closed before more is read",
+    )
+    header_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="a request head must be complete this long after the connection opened "
+        "or the previous response ended; else the connection is closed (408)",
+    )
+    keep_alive_s: int = Field(
+        default=5, ge=1, le=300, description="idle keep-alive connections close after this"
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="open connections per gateway process; one more is answered 503 and "
+        "closed unread (with max_header_bytes, this bounds the memory heads can take)",
+    )
     audit_anchor_interval_s: float = Field(
         default=60,
         ge=0,

@@ -34,10 +34,11 @@ from typing import Any
 
 import uvicorn
 
+from gateway.api.guard import Limits, guarded_protocol
 from gateway.backoff import backoff_delay
 from gateway.logging_config import configure_logging
 from gateway.metrics import METRICS_DIR_ENV
-from gateway.settings import Settings
+from gateway.settings import GatewaySettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +51,21 @@ STABLE_AFTER_S = 60.0  # a worker that ran this long starts its back-off afresh 
 BACKLOG = 2048
 
 
-def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
-    """uvicorn as the gateway runs it, in one process or in each worker."""
+def server_config(app: Any, host: str, port: int, settings: GatewaySettings) -> uvicorn.Config:
+    """uvicorn as the gateway runs it, in one process or in each worker: its HTTP protocol
+    guarded (gateway.api.guard: head size, head read time, connections), keep-alive bounded."""
+    limits = Limits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_s=settings.header_timeout_s,
+        max_connections=settings.max_connections,
+    )
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=guarded_protocol(limits),
+        h11_max_incomplete_event_size=settings.max_header_bytes,  # should h11 be the protocol
+        timeout_keep_alive=settings.keep_alive_s,
         log_config=None,  # keep the logging set up by `govgate`
         proxy_headers=False,
         server_header=False,
@@ -121,7 +131,8 @@ def _serve_worker(index: int, settings: Settings, sock: socket.socket, verbose: 
 
     app = create_app(worker_settings(settings, index), freeze_heap=True)
     host, port = sock.getsockname()[:2]
-    uvicorn.Server(server_config(app, host, port)).run(sockets=[sock])
+    config = server_config(app, host, port, settings.gateway)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @dataclass

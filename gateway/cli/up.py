@@ -58,7 +58,7 @@ def up(host: str | None, port: int | None, workers: int | None, demo: bool) -> N
         pool = WorkerPool(settings, host, port, count, verbose=verbose)
         asyncio.run(_serve_until_signalled(pool.run, settings, demo))
         return
-    config = server_config(create_app(settings, freeze_heap=True), host, port)
+    config = server_config(create_app(settings, freeze_heap=True), host, port, settings.gateway)
     if not demo:
         uvicorn.Server(config).run()
         return
