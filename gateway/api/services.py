@@ -49,6 +49,7 @@ from gateway.notices.claims import Claims
 from gateway.notices.rules import RoutingTable, load_rules
 from gateway.settings import Settings
 from gateway.store import open_database
+from gateway.store.files import private_dir
 from gateway.webhooks.deliverer import Deliverer
 from gateway.webhooks.store import Subscription, SubscriptionStore
 from schemas.codec import EventCodec
@@ -112,6 +113,7 @@ def load_signing_keys(settings: Settings) -> SigningKeys:
     if path is None:
         path = settings.data_dir / "keys" / f"{KEY_NAME}.private.pem"
         if not path.exists():
+            private_dir(path.parent)
             key = generate_private_key(gateway.generated_key_alg)
             write_key_pair(path.parent, key, name=KEY_NAME)
             logger.info("generated the gateway's %s response key at %s", algorithm_of(key), path)
@@ -144,7 +146,7 @@ def load_audit_secret(settings: Settings, *, create: bool = True) -> bytes:
             f"no audit secret: set {SECRET_ENV} or gateway.audit_secret, or run where {path} is"
         )
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         with contextlib.suppress(FileExistsError):  # another worker made it first
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.settings import Settings, async_url
 from gateway.store import blocking
+from gateway.store.files import private_file
 from gateway.store.sqlite import sqlite_pragmas
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,7 +29,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(parsed.database))  # 0600, its folder 0700 (gateway.store.files)
         # Each aiosqlite connection is a thread: keep them rather than open one per busy
         # moment (the default pool of 5 + 10 overflow opened and closed overflow connections
         # under load, each with its thread and PRAGMAs).
