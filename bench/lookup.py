@@ -165,9 +165,11 @@ def serve(kind: str, data_dir: Path, port: int, workers: int, profile: str = "ed
         asyncio.run(run_pool())
         return
     from gateway.api.app import create_app
+    from gateway.api.workers import server_config
 
-    app = create_app(gateway_settings(data_dir, profile), freeze_heap=True)  # as `govgate up`
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    settings = gateway_settings(data_dir, profile)
+    app = create_app(settings, freeze_heap=True)  # as `govgate up`, its uvicorn guarded too
+    uvicorn.Server(server_config(app, "127.0.0.1", port, settings.gateway)).run()
 
 
 def baseline_app() -> Any:
@@ -201,7 +203,9 @@ def signed_pool(
     pool = []
     for _ in range(count):
         path = f"/v1/certificates/{cert_id(rng.randrange(certificates))}"
-        headers = sign_request("GET", f"http://gateway{path}", asked, keyid=keyid, private_key=key)
+        headers = sign_request(  # for the gateway at `host` (@authority is signed)
+            "GET", f"http://{host}{path}", asked, keyid=keyid, private_key=key
+        )
         lines = [
             f"GET {path} HTTP/1.1",
             f"Host: {host}",

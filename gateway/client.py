@@ -167,14 +167,20 @@ class GatewayClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         digest: DigestAlgorithm | None = None,
+        public_url: str | None = None,
     ) -> None:
         """`gateway_keys` pins the gateway's keys (no fetch); else they come from its JWKS.
 
         `digest` is the Content-Digest algorithm of request bodies and, unless `sha-256` (what
         the gateway uses by default), the one asked of responses (`Want-Content-Digest`) and
         required of them; by default `sm3` for an SM2 key, else `sha-256`.
+
+        Requests are signed for the gateway at `base_url` (its host and port are covered, as
+        `@authority`), or at `public_url` when given: the URL the gateway knows itself by
+        (`gateway.public_url`), for a client that reaches it some other way (past its proxy).
         """
         self.base_url = base_url.rstrip("/")
+        self.signed_url = (public_url or base_url).rstrip("/")
         self.member_id = member_id
         self.keyid = keyid or key_id(private_key)
         self._key = private_key
@@ -351,7 +357,7 @@ class GatewayClient:
             headers["Content-Type"] = "application/json"
         signed = sign_request(
             method,
-            self.base_url + target,
+            self.signed_url + target,
             headers,
             body,
             keyid=self.keyid,
@@ -362,7 +368,7 @@ class GatewayClient:
             response = await self._http.request(method, target, headers=signed, content=body)
         except httpx.TransportError as exc:
             raise GatewayUnreachable(f"{method} {target}: {exc!r}") from exc
-        verified = await self._verify(response, method, self.base_url + target, signed)
+        verified = await self._verify(response, method, self.signed_url + target, signed)
         answer = Answer(_parse(response), response, verified)
         if response.status_code >= 400:
             data = answer.data if isinstance(answer.data, dict) else {}

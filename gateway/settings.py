@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import urllib.parse
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, get_args
 
@@ -132,6 +133,12 @@ class GatewaySettings(_Section):
         default="govgate",
         pattern=r"^[A-Za-z0-9._-]{1,64}$",
         description="this gateway's name (audit anchors, logs)",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="the gateway's URL as members call it (scheme, host, port; no path), when "
+        "a proxy in front changes the Host: request signatures cover this @authority. Unset: "
+        "the Host each request arrives with",
     )
     response_key: Path | None = Field(
         default=None,
@@ -264,6 +271,22 @@ class GatewaySettings(_Section):
     def generated_key_alg(self) -> SignatureAlgorithmName:
         """The algorithm of a response key generated on first start."""
         return self.response_key_alg or self.signature_algorithms[0]
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urllib.parse.urlsplit(value.strip())
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ValueError(f"public_url: {value!r}: {exc}") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            raise ValueError(f"public_url: {value!r} is not an http(s)://host[:port] URL")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"public_url: {value!r} must have no path, query or fragment")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
     @property
     def local_url(self) -> str:

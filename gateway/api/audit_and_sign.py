@@ -233,7 +233,7 @@ class AuditedSignedResponses:
                 headers,
                 body,
                 request_method=scope["method"],
-                request_url=request_url(scope),
+                request_url=request_url(scope, svc.settings.gateway.public_url),
                 request_headers=request_headers,
                 keyid=svc.keys.keyid,
                 private_key=svc.keys.private_key,

@@ -1,8 +1,11 @@
 """Authentication: the `signed_caller` dependency turns a signed request into its `Caller`.
 
 The signature is checked by `gateway.signatures` (RFC 9421, RFC 9530 Content-Digest) against
-the URL as received (the raw path and query, not Starlette's decoded view), the members'
-keys, and the shared nonce store. What the caller may then see is `gateway.api.policy`'s affair.
+the URL as received (the raw path and query, not Starlette's decoded view) under the gateway's
+authority (`@authority`: `gateway.public_url` when set, else the request's Host), the members'
+keys, and the shared nonce store. Covering `@authority` binds a request to the gateway it was
+meant for: a copy replayed to another gateway that knows the same member key is refused.
+What the caller may then see is `gateway.api.policy`'s affair.
 """
 
 from __future__ import annotations
@@ -26,12 +29,25 @@ _ITEM_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 事项编码 (Gov-Purpose)
 _CASE_NO = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 办件编号 (Gov-Case)
 
 
-def request_url(scope: Mapping[str, Any]) -> str:
-    """The URL as the client sent it: raw path and raw query (what the signature covers)."""
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+NO_AUTHORITY = "invalid.invalid"  # a Host that no signature can have covered
+
+
+def request_url(scope: Mapping[str, Any], public_url: str | None = None) -> str:
+    """The URL as the client meant it, which the signature covers: the gateway's public
+    scheme and authority (`gateway.public_url`, behind a proxy) or else those of the request
+    (its Host header), then the raw path and raw query as received."""
     raw = scope.get("raw_path") or scope["path"].encode("utf-8")
     query = scope.get("query_string", b"")
     path = raw.decode("latin-1")
-    return f"http://gateway{path}" + (f"?{query.decode('latin-1')}" if query else "")
+    if public_url is not None:
+        origin = public_url
+    else:
+        host = next((v for k, v in scope.get("headers", ()) if k == b"host"), b"").decode("latin-1")
+        origin = (
+            f"{scope.get('scheme', 'http')}://{host if _HOST.fullmatch(host) else NO_AUTHORITY}"
+        )
+    return f"{origin}{path}" + (f"?{query.decode('latin-1')}" if query else "")
 
 
 def _header(request: Request, name: str, pattern: re.Pattern[str]) -> str | None:
@@ -55,7 +71,7 @@ async def signed_caller(request: Request) -> Caller:
     settings = svc.settings.gateway
     verified = await verify_request(
         request.method,
-        request_url(request.scope),
+        request_url(request.scope, settings.public_url),
         request.headers,
         body,
         lookup=svc.member_cache.known_key,

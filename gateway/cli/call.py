@@ -63,13 +63,20 @@ def call(
         body = None if data is None else json.loads(data)
     except (MembersError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    url = url or Settings().gateway.local_url
+    gateway = Settings().gateway
+    public_url = None if url else gateway.public_url  # the local gateway checks that authority
+    url = url or gateway.local_url
     path, _, query = path.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
 
     async def run() -> Answer:
         async with GatewayClient(
-            url, member_id=member_id, private_key=key, keyid=keyid, digest=digest
+            url,
+            member_id=member_id,
+            private_key=key,
+            keyid=keyid,
+            digest=digest,
+            public_url=public_url,
         ) as gw:
             return await gw.request(
                 method.upper(), path, purpose=purpose, case=case_no, json=body, params=params

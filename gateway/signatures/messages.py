@@ -66,7 +66,7 @@ from gateway.signatures.errors import (
 LABEL = "govgate"
 DEFAULT_MAX_AGE = 300.0  # seconds a request signature stays acceptable
 DEFAULT_CLOCK_SKEW = 30.0  # seconds of disagreement tolerated between clocks
-REQUEST_COMPONENTS = ("@method", "@path", "@query")
+REQUEST_COMPONENTS = ("@method", "@authority", "@path", "@query")  # @authority: the gateway meant
 SIGNED_FIELDS = ("gov-purpose", "gov-case")  # covered whenever the request carries them
 RESPONSE_COMPONENTS = ("@status", "content-digest", '"@method";req', '"@path";req', '"@query";req')
 _MAX_FIELD_CHARS = 8192  # a Signature or Signature-Input larger than this is not ours
@@ -255,7 +255,8 @@ def sign_request(
     """The request's headers plus `Signature-Input`, `Signature` (and `Content-Digest`, in
     `digest`, unless the headers carry one).
 
-    Covers `@method`, `@path`, `@query`, `gov-purpose` and `gov-case` when present, and
+    Covers `@method`, `@authority` (the host and port of `url`: sign the gateway's public URL),
+    `@path`, `@query`, `gov-purpose` and `gov-case` when present, and
     `content-digest` when there is a body; parameters `created`, `keyid`, `alg`, `nonce` (a
     random one unless given). Send the request to `encode_url(url)`.
     """

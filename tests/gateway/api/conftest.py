@@ -121,7 +121,10 @@ class Gateway:
         headers: Mapping[str, str] | None = None,
         created: int | None = None,
         digest: DigestAlgorithm | None = None,
+        base: str = "http://gateway",
     ) -> httpx.Request:
+        """The request signed for the gateway at `base` (its host and port are `@authority`:
+        the in-process client's is `gateway`, a real server's `127.0.0.1:PORT`)."""
         sent = dict(headers or {})
         if purpose is not None:
             sent["Gov-Purpose"] = purpose
@@ -132,7 +135,7 @@ class Gateway:
         if signer is not None:
             sent = sign_request(
                 method,
-                f"http://gateway{path}",
+                f"{base}{path}",
                 sent,
                 body,
                 keyid=signer.keyid,

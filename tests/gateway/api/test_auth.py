@@ -7,16 +7,18 @@ SM2 members, and SM2 members of an SM-only (国密) gateway; each refusal is the
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from gateway.api.app import create_app
 from gateway.audit.tables import audit_rows
 from gateway.members.keys import ALGORITHMS, Algorithm, algorithm_of, generate_private_key
 from gateway.members.store import Grant
-from tests.gateway.api.conftest import PROFILES, Gateway, Profile, Signer
+from tests.gateway.api.conftest import PROFILES, Gateway, Profile, Signer, gateway_settings
 from tests.samples import certificate, company
 
 HOLDER = company()["id_number"]
@@ -137,3 +139,33 @@ async def test_digest_mismatch(gw: Gateway, window: Signer) -> None:
     )
     response = await gw.client.send(tampered)
     await assert_refused_and_audited(gw, response, 400, "DIGEST_MISMATCH")
+
+
+async def test_the_signature_covers_the_gateways_authority(gw: Gateway, window: Signer) -> None:
+    """Issue #12, finding 13: a request signed for one gateway is refused by another."""
+    other = gw.signed("GET", LIST, window, base="http://other-gateway:8080")
+    refused = await gw.client.send(other)
+    assert_problem(refused, 401, "SIGNATURE_INVALID")
+    moved = gw.signed("GET", LIST, window)
+    moved.headers["Host"] = "gateway:8443"  # sent to another port of this name
+    assert_problem(await gw.client.send(moved), 401, "SIGNATURE_INVALID")
+    assert (await gw.call("GET", LIST)).status_code == 200
+
+
+async def test_behind_a_proxy_the_public_url_is_the_authority(data_dir: Path) -> None:
+    settings = gateway_settings(data_dir, public_url="https://gw.example.gov.cn")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        # the proxy reaches the gateway as http://gateway (Host: gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            gw = Gateway(app, client)
+            await gw.add_member("dept", "publisher")
+            await gw.publish("Certificate", certificate())
+            window = await gw.add_member(
+                "window", "consumer", grants=(Grant("certificate", "YYZZ"),)
+            )
+            public = gw.signed("GET", LIST, window, base="https://gw.example.gov.cn")
+            assert (await client.send(public)).status_code == 200
+            inner = gw.signed("GET", LIST, window)  # signed for the inner name: not the gateway's
+            assert_problem(await client.send(inner), 401, "SIGNATURE_INVALID")

@@ -300,6 +300,7 @@ async def test_the_gateways_own_messages_never_reach_the_package(
     verified = await verify_request(method, url, headers, b"{}", lookup=lookup, now=1_800_000_001)
     assert verified.covered == (
         '"@method"',
+        '"@authority"',
         '"@path"',
         '"@query"',
         '"gov-purpose"',

@@ -316,6 +316,7 @@ async def test_verified_request_names_key_owner_and_coverage(member_key: Private
     )
     assert verified.covered == (
         '"@method"',
+        '"@authority"',
         '"@path"',
         '"@query"',
         '"gov-purpose"',
@@ -423,7 +424,7 @@ def library_signed(
 
 
 async def test_required_components_must_be_covered(member_key: PrivateKey) -> None:
-    full = ("@method", "@path", "@query", "gov-purpose")
+    full = ("@method", "@authority", "@path", "@query", "gov-purpose")
     assert await check(member_key, library_signed(member_key, full)) == "accepted"
     for missing in full:
         partial = tuple(c for c in full if c != missing)
@@ -532,3 +533,23 @@ def test_response_refusals(member_key: PrivateKey, gateway_key: PrivateKey) -> N
     )
     assert response_code(gateway_key, old, request, body=b"") == "SIGNATURE_EXPIRED"
     assert response_code(gateway_key, old, request, body=b"", max_age=None) == "verified"  # archive
+
+
+async def test_a_request_is_bound_to_the_gateway_it_was_signed_for(member_key: PrivateKey) -> None:
+    """Issue #12, finding 13: `@authority` is covered, so a request replayed to another gateway
+    (another host or port) that knows the same member key does not verify there."""
+    headers = signed(member_key)
+    assert await check(member_key, headers) == "accepted"
+    for elsewhere in ("https://gw2.example.gov.cn", "https://gw.example.gov.cn:8443"):
+        moved = CN_URL_ENCODED.replace(GW, elsewhere)
+        assert await check(member_key, signed(member_key), url=moved) == "SIGNATURE_INVALID"
+    assert (
+        await check(
+            member_key,
+            signed(member_key),
+            url=CN_URL_ENCODED.replace(
+                "https://gw.example.gov.cn", "https://GW.example.gov.cn:443"
+            ),
+        )
+        == "accepted"
+    )  # the same authority, spelled otherwise

@@ -148,19 +148,26 @@ async def test_sse_events_reach_the_subscriber_as_they_are_appended(sub: Gateway
             await asyncio.sleep(0.02)
         path = f"{FEED}?wait=20"
         request = sub.signed(
-            "GET", path, sub.members["sup"], headers={"Accept": "text/event-stream"}
+            "GET",
+            path,
+            sub.members["sup"],
+            headers={"Accept": "text/event-stream"},
+            base=f"http://127.0.0.1:{port}",
         )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             started = time.monotonic()
             response = await client.send(
-                client.build_request("GET", path, headers=request.headers), stream=True
+                client.build_request(
+                    "GET", path, headers={k: v for k, v in request.headers.items() if k != "host"}
+                ),
+                stream=True,
             )
             verified = verify_response(
                 200,
                 response.headers,
                 None,
                 request_method="GET",
-                request_url=f"http://gateway{path}",
+                request_url=f"http://127.0.0.1:{port}{path}",
                 request_headers=request.headers,
                 keys={sub.services.keys.keyid: sub.services.keys.private_key.public_key()},
             )
