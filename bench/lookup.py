@@ -169,7 +169,8 @@ def serve(kind: str, data_dir: Path, port: int, workers: int, profile: str = "ed
 
     settings = gateway_settings(data_dir, profile)
     app = create_app(settings, freeze_heap=True)  # as `govgate up`, its uvicorn guarded too
-    uvicorn.Server(server_config(app, "127.0.0.1", port, settings.gateway)).run()
+    with contextlib.suppress(KeyboardInterrupt):  # stopped with SIGINT, as uvicorn.run is
+        uvicorn.Server(server_config(app, "127.0.0.1", port, settings.gateway)).run()
 
 
 def baseline_app() -> Any:
