@@ -188,6 +188,14 @@ def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
         raise InvalidInput("the body must be one JSON object")
     level: list[Any] = [found]
     for _ in range(max_depth):
+        texts = [
+            text
+            for value in level
+            for text in ([*value, *value.values()] if isinstance(value, dict) else value)
+            if isinstance(text, str)
+        ]
+        if not all(_encodable(text) for text in texts):
+            raise InvalidInput("the body holds a lone surrogate (\\ud800-\\udfff) in a text")
         level = [
             child
             for value in level
@@ -197,3 +205,15 @@ def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
         if not level:
             return found
     raise InvalidInput(f"the body is nested more than {max_depth} levels deep")
+
+
+def _encodable(text: str) -> bool:
+    """A text that UTF-8 can carry: JSON's `\\ud800` escape decodes to a lone surrogate,
+    which every later encoding (the log, the answer) would fail on."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

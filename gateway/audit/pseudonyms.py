@@ -31,7 +31,8 @@ def normalize_id(holder_id: str) -> str:
 def holder_hash(secret: bytes, holder_id: str) -> str:
     """HMAC-SHA256 (hex) of the normalised id, so `330802…x` and a full-width or lower-case
     spelling of the same id find the same rows."""
-    return hmac.new(secret, normalize_id(holder_id).encode("utf-8"), hashlib.sha256).hexdigest()
+    data = normalize_id(holder_id).encode("utf-8", "surrogatepass")  # any text, never a 500
+    return hmac.new(secret, data, hashlib.sha256).hexdigest()
 
 
 def pseudonym(secret: bytes, holder_id: str) -> str:

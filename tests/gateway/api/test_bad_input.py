@@ -12,7 +12,7 @@ import base64
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.api.inputs import MAX_JSON_DEPTH, decode_seq_cursor, json_object
@@ -20,10 +20,11 @@ from gateway.api.problems import InvalidInput
 from gateway.feeds import InvalidCursor, decode_cursor, encode_cursor
 from gateway.lookup.store import decode_cursor as decode_store_cursor
 from gateway.lookup.store import encode_cursor as encode_store_cursor
+from schemas.codec import to_jsonable
 from schemas.errors import GovgateError
 from tests.gateway.api.conftest import Gateway
 from tests.gateway.api.test_auth import assert_problem
-from tests.samples import person
+from tests.samples import certificate, person
 
 FEED = "/v1/feeds/case-events"
 SSE = {"Accept": "text/event-stream"}
@@ -128,3 +129,48 @@ def test_decoded_cursors_are_within_what_the_log_and_store_hold(
     else:
         assert decoded == position
     assert decode_store_cursor(encode_store_cursor(*parts), 2) == tuple(parts)
+
+
+_NASTY = st.sampled_from(["\ud800", "a\udfffb", "\x00", "９" * 18, "", "x" * 5000])
+_TEXT = st.text(max_size=30) | _NASTY
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+_RECORD = to_jsonable(certificate("C-FUZZ"))
+_FIELDS = [
+    *((name,) for name in sorted(_RECORD)),
+    *(("holder", name) for name in sorted(_RECORD["holder"])),
+    *(("provenance", name) for name in sorted(_RECORD["provenance"])),
+    ("surface_fields", "法定代表人"),
+]
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.sampled_from(_FIELDS),
+    st.one_of(_NASTY, _TEXT, _JSON),
+    st.sampled_from(["certificates", "materials", "case-events"]),
+)
+@pytest.mark.parametrize("gw", ["sqlite"], indirect=True)
+async def test_no_pushed_body_makes_a_500(
+    members: Gateway, field: tuple[str, ...], value: object, kind: str
+) -> None:
+    """Any JSON value in any field of a record, nested ones included (lone surrogates, NUL,
+    full-width ids, odd shapes): 202, 400 or 422 with a code, never a 5xx."""
+    record = json.loads(json.dumps(_RECORD))
+    *parents, name = field
+    target = record
+    for parent in parents:
+        target = target[parent]
+    target[name] = value
+    body = json.dumps(record, ensure_ascii=True).encode()
+    answer = await members.call("POST", f"/v1/events/{kind}", "dept", purpose=None, body=body)
+    assert answer.status_code in (202, 400, 422), answer.text
+    assert answer.status_code == 202 or answer.json()["code"] in ("INVALID_INPUT", "INVALID_EVENT")
