@@ -1,9 +1,10 @@
 """Signed anchors: what an anchor's signature covers, signing one, and checking a set of them.
 
-An anchor's signature (the gateway's response key: Ed25519 or ECDSA P-256, as RFC 9421 defines
-those algorithms' signature bytes) covers `anchor_message`: `b"govgate-audit-anchor-v1\x00"`
-followed by the encoding of gateway.audit.hashing over (gateway_id, seq, head_hash, rows,
-anchored_at in UTC milliseconds, keyed_from), so any language can check it.
+An anchor's signature (the gateway's response key: Ed25519, ECDSA P-256 or SM2, with the
+signature bytes of their RFC 9421 algorithms, `sm2-sm3` included: gateway.signatures.algorithms)
+covers `anchor_message`: `b"govgate-audit-anchor-v1\x00"` followed by the encoding of
+gateway.audit.hashing over (gateway_id, seq, head_hash, rows, anchored_at in UTC milliseconds,
+keyed_from), so any language can check it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
+from http_message_signatures import HTTPMessageSignaturesException
 
 from gateway.audit.chain import Problem
 from gateway.audit.hashing import encode
 from gateway.members.keys import PrivateKey, PublicKey, algorithm_of, key_id
-from gateway.signatures.messages import ALGORITHMS
+from gateway.signatures.algorithms import ALGORITHMS
 
 MESSAGE_LABEL = b"govgate-audit-anchor-v1\x00"
 
@@ -95,6 +97,6 @@ def _signature_problem(found: Anchor, keys: dict[str, PublicKey]) -> str | None:
     try:
         signature = base64.b64decode(found.signature or "", validate=True)
         ALGORITHMS[algorithm_of(public)](public_key=public).verify(signature, anchor_message(found))
-    except (InvalidSignature, ValueError) as exc:
+    except (InvalidSignature, HTTPMessageSignaturesException, ValueError) as exc:
         return f"its signature does not verify ({type(exc).__name__}): forged or altered"
     return None

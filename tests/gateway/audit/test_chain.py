@@ -265,11 +265,17 @@ async def test_a_forged_or_unknown_anchor_signature_is_a_finding(engine: AsyncEn
     assert [(p.seq, p.kind) for p in problems] == [(4, "ANCHOR_FORGED"), (4, "ANCHOR_FORGED")]
     assert "does not verify" in problems[0].detail
     assert "not one of the gateway's keys" in problems[1].detail
-    p256 = generate_private_key("ecdsa-p256-sha256")
-    checked, problems = check_signatures(
-        [sign_anchor(made, p256)], {key_id(p256): p256.public_key()}
-    )
-    assert problems == [] and checked[0].signed
+    for alg in ("ecdsa-p256-sha256", "sm2-sm3"):  # whatever the gateway's response key
+        other_key = generate_private_key(alg)
+        resigned = sign_anchor(made, other_key)
+        checked, problems = check_signatures(
+            [resigned], {key_id(other_key): other_key.public_key()}
+        )
+        assert problems == [] and checked[0].signed, alg
+        checked, problems = check_signatures(
+            [replace(resigned, seq=5)], {key_id(other_key): other_key.public_key()}
+        )
+        assert [p.kind for p in problems] == ["ANCHOR_FORGED"], alg
 
 
 async def test_legacy_unkeyed_rows_verify_below_where_signed_anchors_say_keys_began(
