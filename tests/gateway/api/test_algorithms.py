@@ -154,7 +154,7 @@ class TestSMOnly:
             key_id=key_id(public),
             nonce="tongsuo-nonce-1",
             label="govgate",
-            covered_component_ids=("@method", "@path", "@query", "gov-purpose"),
+            covered_component_ids=("@method", "@authority", "@path", "@query", "gov-purpose"),
         )
         signature = der_to_raw(tongsuo_sign(private_pem, prepared.signature_base))
         signer.apply(message, prepared, signature)

@@ -77,14 +77,15 @@ def test_the_readme_documents_the_vector_as_the_tests_check_it() -> None:
 # The README's request signed by the Part 5 key with the standard's k (gmalg can fix k).
 HTTP_VECTOR = {
     "Gov-Purpose": "11330802002493025K3330111703000",
-    "Signature-Input": 'govgate=("@method" "@path" "@query" "gov-purpose");created=1732345678'
+    "Signature-Input": 'govgate=("@method" "@authority" "@path" "@query" "gov-purpose")'
+    ";created=1732345678"
     ';keyid="lgVsnVqdKsFLJ2q4y2l6gACWaCOEQcWQb1t30j4Q6fU";alg="sm2-sm3"'
     ';nonce="Vh3mJ0b0QX2s1nq9yq3d2Wf1"',
-    "Signature": "govgate=:KryFs2R9BglZ1KqA64Vnb5VCq/lBhj0kER2zW7CBL2knNB9/Mg+vEekoUjJ1t2VHvG/"
-    "amlgx3ELql0u3CCncpw==:",
+    "Signature": "govgate=:lDPXr2W8pUDc3glXSc6l5lzWrRY+WnAV2/XhgLb44uO3e9vG9nM1nMt/BJAEIYL7hiblTO"
+    "1UNtBOwh/3VqBMag==:",
 }
 HTTP_VECTOR_URL = "http://gateway/v1/certificates?holder_id=91330802MA2D4K7X09&type_code=YYZZ"
-HTTP_VECTOR_E = "25D08941D5EFEE70F7D0785A5D0D68B953E47D1B337F0114C1B9A48E826C94F6"
+HTTP_VECTOR_E = "8F47DB3DD72F8DA87AD9D730BB56A7301B787E38305334068C91D2B388E44870"
 
 
 async def test_the_readmes_http_vector_is_exact_and_verifies() -> None:
@@ -223,7 +224,7 @@ def test_the_package_builds_the_same_base_the_gateway_signed() -> None:
         created=datetime.fromtimestamp(CREATED, tz=UTC),
         nonce="n-1",
         label="govgate",
-        covered_component_ids=("@method", "@path", "@query", "gov-purpose"),
+        covered_component_ids=("@method", "@authority", "@path", "@query", "gov-purpose"),
     )
     assert prepared.signature_base == ours
 
@@ -255,7 +256,7 @@ async def test_the_gateway_verifies_what_tongsuo_signs() -> None:
         key_id=keyid,
         nonce="tongsuo-1",
         label="govgate",
-        covered_component_ids=("@method", "@path", "@query", "gov-purpose"),
+        covered_component_ids=("@method", "@authority", "@path", "@query", "gov-purpose"),
         body=body,
     )
     signer.apply(message, prepared, der_to_raw(tongsuo_sign(private_pem, prepared.signature_base)))
