@@ -24,9 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.api import policy
 from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
-from gateway.feeds import ItemView
 from gateway.audit.refusals import RefusalTally
-from gateway.feeds import StreamSlots
+from gateway.feeds import ItemView, StreamSlots
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.members.cache import MemberCache
