@@ -115,6 +115,49 @@ class ConnectorsSettings(_Section):
     )
 
 
+class FilesSettings(_Section):
+    """The file store (文件存储) for materials' contents, content-addressed by SHA-256.
+
+    A directory under the data dir by default; S3-compatible object storage (MinIO, Ceph RGW,
+    SeaweedFS, a cloud's) when `s3_endpoint` is set: `GOVGATE_FILES_S3_ENDPOINT`,
+    `GOVGATE_FILES_S3_BUCKET`, `GOVGATE_FILES_S3_ACCESS_KEY`, `GOVGATE_FILES_S3_SECRET_KEY`.
+    """
+
+    dir: Path | None = Field(
+        default=None, description="folder of the directory backend; default DATA_DIR/files"
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description="S3 API endpoint URL (e.g. http://minio:9000); set, it selects the S3 backend",
+    )
+    s3_bucket: str = Field(default="govgate-files", pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
+    s3_prefix: str = Field(
+        default="", pattern=r"^([A-Za-z0-9._-]+/)*$", description="key prefix, e.g. 'county/'"
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual"] = Field(
+        default="path", description="path-style URLs, as most non-AWS servers want"
+    )
+    s3_create_bucket: bool = Field(
+        default=False, description="create the bucket at start when it does not exist"
+    )
+    s3_part_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        le=512 * 1024 * 1024,
+        description="multipart upload part size: the most a put holds in memory",
+    )
+    timeout_s: float = Field(default=30, gt=0, le=600, description="per object-store request")
+    max_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1,
+        description="largest file a connector copies in; a larger one is a dead letter",
+    )
+
+
 class GatewaySettings(_Section):
     """The HTTP gateway: where it listens, how it signs, audits and pages.
 
@@ -420,6 +463,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksSettings = WebhooksSettings()
     supervision: SupervisionSettings = SupervisionSettings()
     notices: NoticesSettings = NoticesSettings()
+    files: FilesSettings = FilesSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -440,6 +484,11 @@ class Settings(BaseSettings):
     @property
     def log_backend(self) -> Literal["kafka", "sql"]:
         return "kafka" if self.kafka.bootstrap else "sql"
+
+    @property
+    def files_dir(self) -> Path:
+        """The directory backend's folder: `files.dir`, or DATA_DIR/files."""
+        return self.files.dir or self.data_dir / "files"
 
     @property
     def database_url(self) -> str:

