@@ -65,6 +65,8 @@ def case_event(
         "handler": "李娜",
         "opinion": None,
         "provenance": prov,
+        "channel": "WINDOW",
+        "visits": 1,
     }
 
 

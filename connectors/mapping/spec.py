@@ -61,6 +61,39 @@ class TargetSpec(BaseModel):
     stream: Literal["case-events", "certificates", "materials", "credit-entries"]
 
 
+# The fields of a Material filled from its file by the runtime, and the source columns (set by
+# `connectors.runtime.attachments`) they are read from.
+FILE_FIELDS = {
+    "sha256": "@file.sha256",
+    "size_bytes": "@file.size",
+    "storage_uri": "@file.uri",
+    "content_type": "@file.content_type",
+}
+
+
+class FileSpec(BaseModel):
+    """Where a material's file is: a path column, relative to the department's file share.
+
+    ```yaml
+    file:
+      path: WJLJ                 # column holding the path, e.g. 2026\\11\\FG…\\01.pdf
+      root: ${GOVGATE_FGW_FILES_DIR}   # the share, mounted
+      sha256: WJZY               # optional: column with the hash the department recorded
+      max_bytes: 52428800        # optional: default files.max_bytes
+    ```
+    The runtime copies the file into govgate's file store and fills `sha256`, `size_bytes`,
+    `storage_uri` and (unless mapped) `content_type`; a file that is missing, unreadable, too
+    large or not what its recorded hash says becomes a dead letter.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(min_length=1)
+    root: str = Field(min_length=1)
+    sha256: str | None = None
+    max_bytes: int | None = Field(default=None, gt=0)
+
+
 class MappingSpec(BaseModel):
     """Source fields → one canonical record type."""
 
@@ -70,6 +103,27 @@ class MappingSpec(BaseModel):
     target: TargetSpec
     fields: dict[str, FieldRule]
     surface_fields: dict[str, str] = {}  # 照面信息 label → source field (Certificate only)
+    file: FileSpec | None = None  # Material only: the file to copy into the file store
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file_fields(cls, data: Any) -> Any:
+        """With a `file`, the file's facts fill their fields; a mapping may not fill them too
+        (only `content_type`, which a department may state better than the bytes show)."""
+        if not isinstance(data, dict) or not data.get("file"):
+            return data
+        target = data.get("target")
+        record = target.get("record") if isinstance(target, dict) else None
+        if record != "Material":
+            raise ValueError(f"file: only a Material has a file, not {record}")
+        fields = dict(data.get("fields") or {})
+        for name, column in FILE_FIELDS.items():
+            rule = fields.get(name)
+            ours = isinstance(rule, dict) and rule.get("from") == column
+            if rule is not None and not ours and name != "content_type":
+                raise ValueError(f"fields.{name}: filled from the file; do not map it")
+            fields.setdefault(name, {"from": column})
+        return {**data, "fields": fields}
 
 
 class ConnectorSpec(MappingSpec):

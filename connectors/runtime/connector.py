@@ -15,22 +15,26 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from connectors.errors import ConnectorError, SourceUnavailable
 from connectors.mapping.spec import ConnectorSpec
+from connectors.runtime.attachments import AttachmentCopier
 from connectors.runtime.convert import BatchConverter, ConversionPool, Converted
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.status import ConnectorState, StatusStore
 from connectors.sources.base import Offset, Source, SourceRecord
 from gateway.backoff import Backoff
+from gateway.files import FileStore
 from gateway.log import Appendable, EventLog, LogError
 from schemas.codec import EncodedEvent, EventCodec
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Encoded = EncodedEvent
-_Pending = tuple[Sequence[SourceRecord], "asyncio.Future[Converted]"]
+# A batch as read, its conversion, and the dead letters of its files that could not be copied.
+_Pending = tuple[Sequence[SourceRecord], "asyncio.Future[Converted]", list[EncodedEvent]]
 DEAD_LETTERS = "dead-letters"
 
 
@@ -79,6 +83,8 @@ class ConnectorRuntime:
         codec: EventCodec | None = None,
         on_batch: Callable[[int], None] | None = None,
         workers: int = 0,
+        files: FileStore | None = None,
+        max_file_bytes: int = 100 * 1024 * 1024,
     ) -> None:
         self.spec = spec
         self.source = source
@@ -91,6 +97,17 @@ class ConnectorRuntime:
         self.state = ConnectorState(spec.name)
         self.on_batch = on_batch
         self._stopping = asyncio.Event()
+        self.attachments: AttachmentCopier | None = None
+        if spec.file is not None:
+            if files is None:
+                raise ConnectorError(f"connector {spec.name} copies files: it needs a file store")
+            self.attachments = AttachmentCopier(
+                spec.file,
+                files,
+                max_bytes=max_file_bytes,
+                waiting=self._waiting,
+                stopping=self._stopping,
+            )
 
     async def stop(self) -> None:
         """Finish the current batch, save its offsets, then end `run()`."""
@@ -139,12 +156,14 @@ class ConnectorRuntime:
         async def read() -> None:
             try:
                 async for batch in batches:
+                    todo, unfiled = await self._with_files(batch)
                     if pool is None:
                         done: asyncio.Future[Converted] = asyncio.get_running_loop().create_future()
-                        done.set_result(self.converter.convert(batch))
-                        await ready.put((batch, done))
+                        done.set_result(self.converter.convert(todo))
+                        await ready.put((batch, done, unfiled))
                     else:
-                        await ready.put((batch, asyncio.ensure_future(pool.convert(batch))))
+                        converting = asyncio.ensure_future(pool.convert(todo))
+                        await ready.put((batch, converting, unfiled))
                     if self._stopping.is_set():
                         break
             finally:  # close the source's generator now, not when it is collected
@@ -155,9 +174,9 @@ class ConnectorRuntime:
         reader = asyncio.create_task(read())
         try:
             while (item := await ready.get()) is not None:
-                batch, converting = item
+                batch, converting, unfiled = item
                 good, dead = await converting
-                await self._deliver(batch, good, dead)
+                await self._deliver(batch, good, dead + unfiled)
                 backoff.reset()
         except BaseException:
             reader.cancel()
@@ -168,6 +187,21 @@ class ConnectorRuntime:
             if pool is not None:
                 await asyncio.to_thread(pool.close)
         await reader  # re-raises what ended the reader, e.g. SourceUnavailable
+
+    async def _with_files(
+        self, batch: Sequence[SourceRecord]
+    ) -> tuple[Sequence[SourceRecord], list[Encoded]]:
+        """The records whose files are now in the file store, and dead letters for the others
+        (nothing to do for a connector without files)."""
+        if self.attachments is None:
+            return batch, []
+        copied, failed = await self.attachments.copy(batch, self.converter.maps)
+        at = datetime.now(UTC)
+        dead = [
+            self.converter.dead_letter(raw, exc.code, exc.field, exc.reason, at)
+            for raw, exc in failed
+        ]
+        return copied, dead
 
     async def _deliver(
         self, batch: Sequence[SourceRecord], good: list[Appendable], dead: list[Encoded]

@@ -78,6 +78,17 @@ class BatchConverter:
         ended = tombstone(encoded.key, record["event_id"], fetched_ms, record["type_code"])
         return [encoded, ended]
 
+    def maps(self, raw: SourceRecord) -> bool:
+        """Whether `raw` becomes a record (mapped, checked, encodable), without keeping it."""
+        try:
+            record = self.mapper.map(raw, datetime.now(UTC))
+            if check_record(self.mapper.record_type, record):
+                return False
+            self.codec.encode(self.mapper.record_type, record)
+        except (RecordError, EncodeError):
+            return False
+        return True
+
     def dead_letter(
         self, raw: SourceRecord, code: str, field: str | None, reason: str, at: datetime
     ) -> EncodedEvent:

@@ -18,6 +18,7 @@ from connectors.runtime.connector import ConnectorRuntime
 from connectors.runtime.offsets import OffsetStore, offset_store
 from connectors.runtime.status import ConnectorState, StatusStore
 from connectors.sources.factory import build_source
+from gateway.files import FileStore, open_file_store
 from gateway.log import EventLog, open_log
 from gateway.settings import Settings
 from gateway.store import open_database
@@ -63,6 +64,7 @@ class Host:
     log: EventLog
     offsets: OffsetStore
     status: StatusStore
+    files: FileStore
 
 
 @asynccontextmanager
@@ -72,7 +74,8 @@ async def open_host(settings: Settings) -> AsyncIterator[Host]:
         log = await stack.enter_async_context(
             open_log(settings, engine, wait=settings.kafka.startup_wait_s)
         )
-        yield Host(settings, engine, log, offset_store(log, engine), StatusStore(engine))
+        files = await stack.enter_async_context(open_file_store(settings))
+        yield Host(settings, engine, log, offset_store(log, engine), StatusStore(engine), files)
 
 
 async def run_connectors(
@@ -95,6 +98,8 @@ async def run_connectors(
             host.status,
             on_batch=on_batch,
             workers=workers,
+            files=host.files,
+            max_file_bytes=host.settings.files.max_bytes,
         )
         for spec in specs
     ]

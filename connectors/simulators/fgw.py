@@ -1,10 +1,13 @@
 """发改 investment-project approvals (投资项目审批办件): a simulated department database.
 
-One table, `TZXM_SPBJ`, in the style of a provincial investment-project platform: pinyin-
-initial column names, two-digit status codes, times as strings (`SLSJ` 'yyyyMMddHHmmss',
-`GXSJ` 'yyyy-MM-dd HH:mm:ss'). `GXSJ` changes on every update and is indexed with the key,
-so a connector can read incrementally by (GXSJ, SLBH). The schema is a contract with the
-shipped connector mapping: do not rename anything.
+`TZXM_SPBJ`, in the style of a provincial investment-project platform: pinyin-initial column
+names, two-digit status codes, times as strings (`SLSJ` 'yyyyMMddHHmmss', `GXSJ` 'yyyy-MM-dd
+HH:mm:ss'), the channel the application came through `SBQD` (1 网上申报, 2 窗口, 3 自助终端,
+4 移动端, 5 邮寄) and the applicant's visits so far `PDCS` (跑动次数). `GXSJ` changes on every
+update and is indexed with the key, so a connector can read incrementally by (GXSJ, SLBH). With
+a file share (`files_dir`), each new case also files three attachments in `TZXM_FJ` (see
+`fgw_attachments`). The schema is a contract with the shipped connector mappings: do not
+rename anything.
 
 Bad rows (`bad_share`) carry one defect: `SQRZJHM` with a wrong check digit, one of
 `SQRMC` / `SQRZJHM` / `SXBM` / `BLBMMC` empty or NULL, or `BLZT` an unknown code (`08`, `09`,
@@ -16,6 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import CHAR, Column, Index, Integer, MetaData, String, Table, insert, select
 from sqlalchemy import update as sql_update
@@ -23,10 +27,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connectors.simulators.clock import compact, dashed, local_now, to_local
 from connectors.simulators.defects import SpoilSpec
+from connectors.simulators.fgw_attachments import AttachmentWriter, attachments_table
 from connectors.simulators.people import Company, Person, department
 from connectors.simulators.sqlbase import SqlSimulator
 
-__all__ = ["ITEMS", "OPEN_STATUSES", "STATUSES", "TZXM_SPBJ", "FgwSimulator", "Item"]
+__all__ = [
+    "CHANNELS",
+    "ITEMS",
+    "OPEN_STATUSES",
+    "STATUSES",
+    "TZXM_FJ",
+    "TZXM_SPBJ",
+    "FgwSimulator",
+    "Item",
+]
 
 metadata = MetaData()
 
@@ -51,8 +65,17 @@ TZXM_SPBJ = Table(
     Column("FDSX", Integer, comment="法定时限（工作日）"),
     Column("JBR", String(50), comment="经办人"),
     Column("BLYJ", String(500), nullable=True, comment="办理意见"),
+    Column("SBQD", String(1), nullable=True, comment="申报渠道 1 网上 2 窗口 3 自助 4 移动 5 邮寄"),
+    Column("PDCS", Integer, nullable=True, comment="跑动次数（累计）"),
     Index("IX_TZXM_SPBJ_GXSJ", "GXSJ", "SLBH"),
 )
+TZXM_FJ = attachments_table(metadata)
+
+# 申报渠道 (SBQD) and how often each is used; online and mobile need no visit to apply.
+CHANNELS = {"1": "网上申报", "2": "窗口", "3": "自助终端", "4": "移动端", "5": "邮寄"}
+_CHANNEL_CODES = tuple(CHANNELS)
+_CHANNEL_WEIGHTS = (45, 30, 5, 15, 5)
+_IN_PERSON = frozenset({"2", "3"})
 
 # 办理状态 (BLZT): the department's own code table.
 STATUSES = {
@@ -138,29 +161,54 @@ class FgwSimulator(SqlSimulator):
     metadata = metadata
 
     def __init__(
-        self, url: str, *, seed: int = 0, bad_share: float = 0.0, region: str = "330802"
+        self,
+        url: str,
+        *,
+        seed: int = 0,
+        bad_share: float = 0.0,
+        region: str = "330802",
+        files_dir: Path | None = None,
     ) -> None:
         super().__init__(url, seed=seed, bad_share=bad_share, region=region)
         self.department = department(region, "fgw")
+        self.attachments = (
+            None if files_dir is None else AttachmentWriter(files_dir, self._rng, bad_share)
+        )
         self._handlers = [self._parties.name() for _ in range(6)]
         self._seq: dict[str, int] = {}  # day (yyyymmdd) → last SLBH sequence number used
         self._pool: tuple[list[Company], list[Company], list[Person]] | None = None
         self.stalled: set[str] = set()  # cases `advance` leaves alone (see add_stalled_cases)
+        self.repeat_share = 0.0  # share of new cases filed by an applicant from the pool
 
-    async def add_cases(self, n: int, at: datetime | None = None) -> list[str]:
-        """Accept n new cases (status '01' 受理) at `at` (default now); returns their SLBH."""
+    async def add_cases(
+        self,
+        n: int,
+        at: datetime | None = None,
+        *,
+        applicant: Company | Person | None = None,
+        item: Item | None = None,
+    ) -> list[str]:
+        """Accept n new cases (status '01' 受理) at `at` (default now); returns their SLBH.
+
+        `applicant` files them all (default: new applicants, or with `repeat_share` someone
+        who applied before, as applicants come back with the same documents).
+        """
         now = self._clock.now(at)
         bad = self._book.plan(n)
         rows: list[dict[str, object]] = []
         async with self._engine.begin() as conn:
             for index in range(n):
                 slbh = await self._next_slbh(conn, now.date(), known_empty=False)
-                row = self._case(slbh, now, now, "01", pooled=False)
+                pooled = bool(self.repeat_share) and self._rng.random() < self.repeat_share
+                row = self._case(
+                    slbh, now, now, "01", pooled=pooled, item=item, applicant=applicant
+                )
                 if index in bad:
                     self._book.spoil(slbh, _SPOIL, row, now)
                 rows.append(row)
             if rows:
                 await conn.execute(insert(TZXM_SPBJ), rows)
+                await self._attach(conn, rows, now)
         return [str(row["SLBH"]) for row in rows]
 
     async def add_stalled_cases(
@@ -181,6 +229,7 @@ class FgwSimulator(SqlSimulator):
                 rows.append(self._case(slbh, at, at, "01", pooled=False, item=item))
             if rows:
                 await conn.execute(insert(TZXM_SPBJ), rows)
+                await self._attach(conn, rows, at)
         keys = [str(row["SLBH"]) for row in rows]
         self.stalled.update(keys)
         return keys
@@ -194,7 +243,7 @@ class FgwSimulator(SqlSimulator):
         now = self._clock.now(at)
         table = TZXM_SPBJ
         query = (
-            select(table.c.SLBH, table.c.BLZT, table.c.SXMC)
+            select(table.c.SLBH, table.c.BLZT, table.c.SXMC, table.c.SBQD, table.c.PDCS)
             .where(table.c.BLZT.in_(OPEN_STATUSES), table.c.SLBH.not_in(sorted(self.stalled)))
             .order_by(table.c.GXSJ, table.c.SLBH)
             .limit(4 * n)
@@ -202,8 +251,11 @@ class FgwSimulator(SqlSimulator):
         moved: list[str] = []
         async with self._engine.begin() as conn:
             candidates = list((await conn.execute(query)).all())
-            for slbh, status, item_name in self._rng.sample(candidates, min(n, len(candidates))):
+            for slbh, status, item_name, channel, visits in self._rng.sample(
+                candidates, min(n, len(candidates))
+            ):
                 updates = self._step(status, item_name, now)
+                updates["PDCS"] = self._visits_after(updates["BLZT"], channel, visits)
                 self._book.keep(slbh, updates)
                 await conn.execute(sql_update(table).where(table.c.SLBH == slbh).values(updates))
                 moved.append(slbh)
@@ -234,6 +286,9 @@ class FgwSimulator(SqlSimulator):
                         self._book.spoil(str(row["SLBH"]), _SPOIL, row, gxsj)
                     chunk.append(row)
                 await conn.execute(insert(TZXM_SPBJ), chunk)
+                if self.attachments is not None:
+                    for row in chunk:
+                        await self._attach(conn, [row], _parse_compact(str(row["SLSJ"])))
             done += size
 
     async def _historic(
@@ -259,17 +314,20 @@ class FgwSimulator(SqlSimulator):
         *,
         pooled: bool,
         item: Item | None = None,
+        applicant: Company | Person | None = None,
     ) -> dict[str, object]:
         rng = self._rng
         item = item or rng.choices(ITEMS, cum_weights=_ITEM_CUM)[0]
-        applicant: Company | Person
-        if item.government:
+        if applicant is not None:
+            pass
+        elif item.government:
             applicant = self._state_company(pooled)
         elif rng.random() < 0.15:
             applicant = self._person(pooled, slsj)
         else:
             applicant = self._company(pooled)
         dept = self.department
+        channel = rng.choices(_CHANNEL_CODES, weights=_CHANNEL_WEIGHTS)[0]
         return {
             "SLBH": slbh,
             "SXBM": dept.code + item.code_suffix,
@@ -289,7 +347,31 @@ class FgwSimulator(SqlSimulator):
             "FDSX": item.statutory,
             "JBR": rng.choice(self._handlers),
             "BLYJ": self._opinion(status, item),
+            "SBQD": channel,
+            "PDCS": self._visits_after(status, channel, None),
         }
+
+    async def _attach(
+        self, conn: AsyncConnection, cases: list[dict[str, object]], at: datetime
+    ) -> None:
+        """File the cases' attachments (when the simulator has a file share)."""
+        if self.attachments is None:
+            return
+        rows = [row for case in cases for row in self.attachments.rows(case, at)]
+        if rows:
+            await conn.execute(insert(TZXM_FJ), rows)
+
+    def _visits_after(self, status: object, channel: object, visits: object) -> int:
+        """跑动次数 after a step: applying at a window or terminal is one visit; a 补正 asks
+        for another now and then, and fetching the result in person one more."""
+        count = int(visits) if isinstance(visits, int) else 0
+        if visits is None:  # the application itself
+            return count + (channel in _IN_PERSON)
+        if status == "05" and self._rng.random() < 0.5:
+            count += 1
+        elif status in ("03", "04") and channel in _IN_PERSON and self._rng.random() < 0.4:
+            count += 1
+        return count
 
     def _step(self, status: str, item_name: str | None, now: datetime) -> dict[str, object]:
         nexts, weights = _STEPS[status]
@@ -364,3 +446,10 @@ class FgwSimulator(SqlSimulator):
 
     def _person(self, pooled: bool, at: datetime) -> Person:
         return self._rng.choice(self._pooled()[2]) if pooled else self._parties.person(at)
+
+
+def _parse_compact(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:  # a spoiled date: file the attachments at the watermark's day instead
+        return local_now()

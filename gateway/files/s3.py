@@ -15,6 +15,7 @@ Quarantined contents move to `quarantine/<sha256>` with the reason in the object
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from gateway.settings import FilesSettings
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
+logger = logging.getLogger(__name__)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _RETRIABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"}
 
@@ -89,6 +91,8 @@ class S3FileStore(FileStore):
         self._client = await self._stack.enter_async_context(creator)
         try:
             await self._bucket_ready()
+        except FileStoreUnavailable as exc:  # each put and read waits for it, or says so
+            logger.warning("the S3 file store does not answer yet: %s", exc.detail)
         except BaseException:
             await self.close()
             raise

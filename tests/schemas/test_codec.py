@@ -204,6 +204,23 @@ def test_events_written_with_a_released_version_decode_into_the_current_shape(
     assert decoded.record["material_id"] == SAMPLES["Material"]()["material_id"]
 
 
+def test_case_events_of_the_released_v1_decode_without_channel_and_visits() -> None:
+    """The shipped CaseEvent v1 → current change (channel, visits) is one old events survive:
+    a v1 event, written by Apache avro from the released file alone, decodes with both null."""
+    registry = load_registry()
+    v1 = registry.released["CaseEvent"][0]
+    old = {k: v for k, v in case_event().items() if k not in ("channel", "visits")}
+    parsed = avro.schema.parse(json.dumps(v1.raw))
+    buf = io.BytesIO()
+    avro.io.DatumWriter(parsed).write(old, avro.io.BinaryEncoder(buf))
+
+    decoded = EventCodec(registry).decode(MAGIC + v1.fingerprint + buf.getvalue())
+    assert decoded.writer_version == 1
+    assert (decoded.record["channel"], decoded.record["visits"]) == (None, None)
+    assert decoded.record["case_no"] == old["case_no"]
+    assert decoded.record["occurred_at"] == old["occurred_at"]
+
+
 def avro_body(schema: dict[str, Any]) -> bytes:
     """The Avro binary body of the sample material under `schema`, written by Apache avro."""
     parsed = avro.schema.parse(json.dumps(schema))

@@ -16,7 +16,7 @@ def _drop_department_tables(url: str) -> None:
     async def run() -> None:
         conn = await asyncpg.connect(url, timeout=5)
         try:
-            await conn.execute('DROP TABLE IF EXISTS "TZXM_SPBJ", "SCJG_YYZZ"')
+            await conn.execute('DROP TABLE IF EXISTS "TZXM_SPBJ", "TZXM_FJ", "SCJG_YYZZ"')
         finally:
             await conn.close()
 
