@@ -30,13 +30,18 @@ percent-encoded (UTF-8) before signing, as `gateway.signatures.encode_url` requi
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import hashlib
 import json
+import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -73,6 +78,14 @@ class ResponseNotVerified(GatewayError):
     """
 
     code = "RESPONSE_NOT_VERIFIED"
+
+
+class ContentNotVerified(ResponseNotVerified):
+    """A downloaded file whose bytes do not match the signed Content-Digest, or that ended
+    before its end (the gateway cuts a file short when its stored bytes are bad). Nothing was
+    written to the target path."""
+
+    code = "CONTENT_NOT_VERIFIED"
 
 
 class GatewayRefused(GatewayError):
@@ -132,6 +145,36 @@ class Answer:
                 "headers": dict(self.response.headers),
                 "body_b64": base64.b64encode(self.response.content).decode("ascii"),
             },
+            "gateway_keyid": self.verified.keyid,
+        }
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by `download_material`: where it was written and what verified it."""
+
+    path: Path
+    sha256: str
+    size: int
+    content_type: str
+    response: httpx.Response  # the signed head (status, headers, the signed request)
+    verified: VerifiedResponse
+
+    def proof(self) -> dict[str, Any]:
+        """The signed request and response head: with the file's SHA-256 (its Content-Digest,
+        covered by the signature), proof of which bytes the gateway gave."""
+        request = self.response.request
+        return {
+            "request": {
+                "method": request.method,
+                "url": str(request.url),
+                "headers": dict(request.headers),
+            },
+            "response": {
+                "status": self.response.status_code,
+                "headers": dict(self.response.headers),
+            },
+            "sha256": self.sha256,
             "gateway_keyid": self.verified.keyid,
         }
 
@@ -249,6 +292,89 @@ class GatewayClient:
             "after": after,
         }
         return await self.request("GET", "/v1/materials", purpose=purpose, case=case, params=params)
+
+    async def reusable_materials(
+        self, holder_id: str, catalog_code: str, *, purpose: str, case: str | None = None
+    ) -> Answer:
+        """The holder's materials of one catalog offered for reuse today, in one call."""
+        params = {"holder_id": holder_id, "catalog_code": catalog_code, "reusable": "true"}
+        return await self.request("GET", "/v1/materials", purpose=purpose, case=case, params=params)
+
+    async def download_material(
+        self, material_id: str, path: Path | str, *, purpose: str, case: str | None = None
+    ) -> Download:
+        """Stream a material's file to `path`, checking the gateway's signature on the head
+        (it must cover Content-Digest) and every byte against that digest.
+
+        The file is written beside `path` first and moved there only once verified; a file
+        that does not verify raises `ContentNotVerified` and leaves nothing at `path`.
+        """
+        target = _target(f"/v1/materials/{urllib.parse.quote(material_id, safe='')}/content", {})
+        headers: dict[str, str] = {"Accept": "*/*", "Gov-Purpose": purpose}
+        if case is not None:
+            headers["Gov-Case"] = case
+        url = self.base_url + target
+        signed = sign_request("GET", url, headers, b"", keyid=self.keyid, private_key=self._key)
+        try:
+            async with self._http.stream("GET", target, headers=signed) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    await self._refused(response, url, signed)
+                verified = await self._verify_head(response, url, signed)
+                return await self._save(response, Path(path), verified)
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(f"GET {target}: {exc!r}") from exc
+
+    async def _refused(self, response: httpx.Response, url: str, sent: Mapping[str, str]) -> None:
+        verified = await self._verify(response, "GET", url, sent)
+        answer = Answer(_parse(response), response, verified)
+        data = answer.data if isinstance(answer.data, dict) else {}
+        code = str(data.get("code", f"HTTP_{response.status_code}"))
+        detail = str(data.get("detail", response.reason_phrase))
+        raise _refusal(response.status_code)(response.status_code, code, detail, answer)
+
+    async def _verify_head(
+        self, response: httpx.Response, url: str, sent: Mapping[str, str]
+    ) -> VerifiedResponse:
+        verified = await self._verify(response, "GET", url, sent, body=None)
+        if '"content-digest"' not in verified.covered:
+            raise ResponseNotVerified("the response signature does not cover Content-Digest")
+        return verified
+
+    async def _save(
+        self, response: httpx.Response, path: Path, verified: VerifiedResponse
+    ) -> Download:
+        expected = _sha256_digest(response.headers.get("content-digest", ""))
+        digest = hashlib.sha256()
+        size = 0
+        partial = path.with_name(f".{path.name}.part")
+        out = await asyncio.to_thread(partial.open, "wb")
+        try:
+            try:
+                async for chunk in response.aiter_raw():
+                    digest.update(chunk)
+                    size += len(chunk)
+                    await asyncio.to_thread(out.write, chunk)
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise ContentNotVerified(f"the file ended after {size} bytes: {exc!r}") from exc
+            finally:
+                await asyncio.to_thread(out.close)
+            if digest.digest() != expected:
+                raise ContentNotVerified(
+                    f"{size} bytes hash to {digest.hexdigest()}, not to the signed Content-Digest"
+                )
+            await asyncio.to_thread(os.replace, partial, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(partial.unlink)
+        return Download(
+            path,
+            digest.hexdigest(),
+            size,
+            response.headers.get("content-type", "application/octet-stream"),
+            response,
+            verified,
+        )
 
     async def case(self, case_no: str, *, purpose: str) -> Answer:
         """A case's timeline (办件进程)."""
@@ -393,15 +519,22 @@ class GatewayClient:
         return self._gateway_keys
 
     async def _verify(
-        self, response: httpx.Response, method: str, url: str, sent: Mapping[str, str]
+        self,
+        response: httpx.Response,
+        method: str,
+        url: str,
+        sent: Mapping[str, str],
+        *,
+        body: bytes | None | Literal["content"] = "content",
     ) -> VerifiedResponse:
+        """`body=None` checks a streamed response's head (signed without the body)."""
         for attempt in (0, 1):
             keys = await self.gateway_keys(refresh=attempt == 1)
             try:
                 return verify_response(
                     response.status_code,
                     response.headers,
-                    response.content,
+                    response.content if body == "content" else body,
                     request_method=method,
                     request_url=url,
                     request_headers=sent,
@@ -414,6 +547,18 @@ class GatewayClient:
             except SignatureError as exc:
                 raise ResponseNotVerified(f"{exc.code}: {exc.detail}") from exc
         raise AssertionError("unreachable")
+
+
+def _sha256_digest(value: str) -> bytes:
+    """The sha-256 member of a Content-Digest field (RFC 9530), or `ContentNotVerified`."""
+    for member in value.split(","):
+        name, _, rest = member.strip().partition("=")
+        if name.strip() == "sha-256" and rest.startswith(":") and rest.endswith(":"):
+            try:
+                return base64.b64decode(rest[1:-1], validate=True)
+            except ValueError:
+                break
+    raise ContentNotVerified(f"no sha-256 in Content-Digest {value[:100]!r}")
 
 
 def _dumps(value: Any) -> bytes:

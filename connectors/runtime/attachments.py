@@ -20,6 +20,7 @@ import dataclasses
 import mimetypes
 import os
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -134,7 +135,7 @@ class AttachmentCopier:
         }
         return dataclasses.replace(record, data={**record.data, **facts})
 
-    def _path(self, record: SourceRecord) -> Path:
+    def _path(self, record: SourceRecord) -> tuple[str, ...]:
         column = self.spec.path
         value = record.data.get(column)
         text = value.strip() if isinstance(value, str) else ""
@@ -145,7 +146,7 @@ class AttachmentCopier:
             raise RecordError(
                 "FILE_PATH_OUTSIDE", column, f"{column}: {text!r} is not a path inside the share"
             )
-        return self.root.joinpath(*relative.parts)
+        return relative.parts
 
     def _recorded_hash(self, record: SourceRecord) -> str | None:
         column = self.spec.sha256
@@ -159,8 +160,9 @@ class AttachmentCopier:
             raise RecordError("BAD_SHA256", column, f"{column}: {text[:80]!r} is not a SHA-256")
         return text
 
-    async def _store(self, path: Path, expected: str | None) -> tuple[StoredFile, str]:
+    async def _store(self, parts: tuple[str, ...], expected: str | None) -> tuple[StoredFile, str]:
         column = self.spec.path
+        path = await asyncio.to_thread(_find, self.root, parts)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError:
@@ -199,6 +201,22 @@ class AttachmentCopier:
         finally:
             await asyncio.to_thread(handle.close)
         return stored, sniff(bytes(head), path.name)
+
+
+def _find(root: Path, parts: tuple[str, ...]) -> Path:
+    """`root/parts…`, or the entry whose name has the same NFKC form: a file drop's index is
+    read with full-width characters made ASCII (（副本） → (副本)), the file names are not."""
+    current = root
+    for part in parts:
+        candidate = current / part
+        if not candidate.exists() and current.is_dir():
+            want = unicodedata.normalize("NFKC", part)
+            for entry in current.iterdir():
+                if unicodedata.normalize("NFKC", entry.name) == want:
+                    candidate = entry
+                    break
+        current = candidate
+    return current
 
 
 def _fstat_size(handle: BinaryIO) -> int:

@@ -1,12 +1,13 @@
 """The demo's busy departments (`govgate up --demo`).
 
-`Demo` owns the simulators — 发改 and 市场监管 as SQLite files in a folder, 自然资源 in memory
-behind its HTTP API, 人社 and the credit platform (信用平台, joint-punishment lists) as drop
-folders — fills them with some history on first start, and keeps them changing so the feed
-stays live (a 自然资源 title is now and then deleted outright, a listed subject removed from its
-list). Paths, host, port and token are constructor arguments; the attributes `fgw_url`,
-`scjg_url`, `zrzy_url`, `zrzy_token`, `drop_folder` and `credit_folder` tell the connectors
-where to read.
+`Demo` owns the simulators — 发改 (with its attachments' file share) and 市场监管 as SQLite files
+in a folder, 自然资源 in memory behind its HTTP API, 人社, the credit platform (信用平台,
+joint-punishment lists) and 住建 (scanned materials with a GBK index) as drop folders — fills
+them with some history on first start, and keeps them changing so the feed stays live and
+materials arrive from the first minute (a 自然资源 title is now and then deleted outright, a
+listed subject removed from its list). Paths, host, port and token are constructor arguments;
+the attributes `fgw_url`, `fgw_files`, `scjg_url`, `zrzy_url`, `zrzy_token`, `drop_folder`,
+`credit_folder` and `zj_folder` tell the connectors where to read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from connectors.simulators.credit import CreditListSimulator
 from connectors.simulators.fgw import FgwSimulator
 from connectors.simulators.rs import RsSimulator
 from connectors.simulators.scjg import ScjgSimulator
+from connectors.simulators.zj import ZjSimulator
 from connectors.simulators.zrzy import ZrzySimulator, create_app
 
 __all__ = ["Demo"]
@@ -61,10 +63,15 @@ class Demo:
         self.fgw_url = f"sqlite:///{folder / 'fgw.db'}"
         self.scjg_url = f"sqlite:///{folder / 'scjg.db'}"
         self.drop_folder = drop_folder or folder / "rs-drop"
+        self.fgw_files = folder / "fgw-files"
+        self.zj_folder = folder / "zj-drop"
         self.zrzy_host = zrzy_host
         self.zrzy_port = zrzy_port
         self.zrzy_token = zrzy_token
-        self.fgw = FgwSimulator(self.fgw_url, seed=seed, bad_share=bad_share, region=region)
+        self.fgw = FgwSimulator(
+            self.fgw_url, seed=seed, bad_share=bad_share, region=region, files_dir=self.fgw_files
+        )
+        self.fgw.repeat_share = 0.3  # applicants come back, with the same documents
         self.scjg = ScjgSimulator(self.scjg_url, seed=seed + 1, bad_share=bad_share, region=region)
         self.zrzy = ZrzySimulator(seed=seed + 2, bad_share=bad_share, region=region)
         self.rs = RsSimulator(self.drop_folder, seed=seed + 3, bad_share=bad_share, region=region)
@@ -72,6 +79,7 @@ class Demo:
         self.credit = CreditListSimulator(
             self.credit_folder, seed=seed + 5, bad_share=bad_share, region=region
         )
+        self.zj = ZjSimulator(self.zj_folder, seed=seed + 6, region=region)
         self.zrzy_app = create_app(self.zrzy, zrzy_token)
         self._rng = random.Random(seed + 4)
         self._started = False
@@ -105,6 +113,8 @@ class Demo:
         if not any(self.credit_folder.rglob("sxmd_*")):
             self.credit.add_entries(20)
             await asyncio.to_thread(self.credit.write_export)
+        if not self.zj_folder.exists():
+            await asyncio.to_thread(self.zj.write_applications, 5)
         self._started = True
 
     async def tick(self) -> None:
@@ -138,6 +148,8 @@ class Demo:
             if listed and rng.random() < 0.5:
                 self.credit.remove(rng.choice(listed))
             await asyncio.to_thread(self.credit.write_export)
+        if self._ticks % 10 == 5:
+            await asyncio.to_thread(self.zj.write_applications, rng.randint(1, 3))
 
     async def run(self, stop: asyncio.Event, interval_s: float = 2.0) -> None:
         """Tick every `interval_s` seconds until `stop` is set."""

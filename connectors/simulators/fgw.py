@@ -159,6 +159,7 @@ class FgwSimulator(SqlSimulator):
     """The 发改 approval system: adds cases, moves them through their stages, fills history."""
 
     metadata = metadata
+    main_table = "TZXM_SPBJ"
 
     def __init__(
         self,

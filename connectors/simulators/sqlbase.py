@@ -45,6 +45,7 @@ class SqlSimulator:
     """
 
     metadata: ClassVar[MetaData]
+    main_table: ClassVar[str | None] = None  # what `count` counts (default: the only table)
 
     def __init__(
         self, url: str, *, seed: int = 0, bad_share: float = 0.0, region: str = "330802"
@@ -79,7 +80,8 @@ class SqlSimulator:
 
     async def count(self) -> int:
         """How many rows the department's table holds."""
-        table = self.metadata.sorted_tables[0]
+        name = self.main_table
+        table = self.metadata.tables[name] if name else self.metadata.sorted_tables[0]
         async with self._engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
 

@@ -11,7 +11,10 @@ bound to the request (RFC 9421 §2.4), its Content-Digest in the algorithm the r
 
 A Server-Sent Events answer (`text/event-stream`, the feed) cannot wait for its end: its
 audit row is committed and its head signed (status and the request binding, no
-Content-Digest) when the app starts it, then its events pass through as they come.
+Content-Digest) when the app starts it, then its events pass through as they come. A file
+(a material's content, `exchange.streamed`) passes the same way, unbuffered: its audit row
+(naming the file's SHA-256) is committed before the first byte, and its head signature covers
+the `Content-Digest` the route set from the record, known before the body is read.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ class AuditedSignedResponses:
             if message["type"] == "http.response.start":
                 start.update(message)
                 headers = list(message.get("headers", []))
-                if _is_event_stream(headers):
+                if _is_event_stream(headers) or exchange_of(scope).streamed:
                     await open_stream((int(message["status"]), headers, b""))
                     streaming = True
             elif streaming:
@@ -188,7 +191,10 @@ class AuditedSignedResponses:
         except Exception:  # answered as a signed, audited 500 instead of a bare one
             logger.exception("%s %s failed", scope["method"], scope["path"])
             if streaming:  # too late for a problem: end the stream
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                if not exchange_of(scope).streamed:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                # a file is cut short instead: the server closes the connection before the
+                # declared length, so no client takes the truncated bytes for the whole file
                 return int(start["status"]), [], b""
             return _problem(scope, "INTERNAL_ERROR")
         if not start:
@@ -215,6 +221,7 @@ class AuditedSignedResponses:
             purpose=exchange.purpose,
             case_no=exchange.case_no,
             code=exchange.code,
+            content_sha256=exchange.content_sha256 if status < 400 else None,
         )
         try:
             await svc.audit.record(entry)

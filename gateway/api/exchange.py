@@ -22,6 +22,8 @@ class Exchange:
     purpose: str | None = None
     case_no: str | None = None
     code: str | None = None
+    content_sha256: str | None = None  # the file a response streams (its audit row names it)
+    streamed: bool = False  # the route streams its body: audit and sign the head, then pass
 
 
 def exchange_of(scope: dict[str, Any] | Any) -> Exchange:

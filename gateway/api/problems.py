@@ -79,6 +79,18 @@ class TooMany(Refusal):
     code = "TOO_MANY"
 
 
+class NotReusable(Refusal):
+    """A material of another case that its department did not mark reusable."""
+
+    code = "NOT_REUSABLE"
+
+
+class MaterialExpired(Refusal):
+    """A material of another case whose validity has ended."""
+
+    code = "MATERIAL_EXPIRED"
+
+
 @dataclass(frozen=True)
 class _Kind:
     status: int
@@ -128,6 +140,21 @@ KINDS: dict[str, _Kind] = {
         429, "Too many streams", "As many event streams are open as allowed; retry later."
     ),
     "METHOD_NOT_ALLOWED": _Kind(405, "Method not allowed", "Use another method."),
+    "NOT_REUSABLE": _Kind(
+        403, "Not reusable", "This material belongs to its own case and is not offered for reuse."
+    ),
+    "MATERIAL_EXPIRED": _Kind(
+        403, "Material expired", "This material's validity has ended; ask the applicant anew."
+    ),
+    "CONTENT_MISSING": _Kind(
+        410, "Content gone", "The material's file is not in the file store; it has been logged."
+    ),
+    "CONTENT_CORRUPTED": _Kind(
+        502,
+        "Content corrupted",
+        "The stored file does not match the material's SHA-256; it is set aside, not served.",
+    ),
+    "FILE_STORE_UNAVAILABLE": _Kind(503, "File store unavailable", "Try again shortly."),
     "INVALID_INPUT": _Kind(400, "Invalid input", "The request is malformed."),
     "BODY_TOO_LARGE": _Kind(413, "Body too large", "The body exceeds the size limit."),
     "INVALID_EVENT": _Kind(422, "Invalid event", "The record fails its schema or checks."),
@@ -175,6 +202,9 @@ async def _error(request: Request, exc: Exception) -> JSONResponse:
     """
     assert isinstance(exc, GovgateError)
     kind = KINDS.get(exc.code)
+    if exc.code == "CONTENT_CORRUPTED" or exc.code == "CONTENT_MISSING":
+        logger.error("%s %s: %s", request.method, request.url.path, exc)
+        return problem(request, exc.code)  # the fixed text: the detail names the store
     if kind is None or (kind.status >= 500 and not exc.retriable):
         logger.error("%s %s failed: %r", request.method, request.url.path, exc)
         return problem(request, "INTERNAL_ERROR")

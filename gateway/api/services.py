@@ -1,7 +1,7 @@
 """What the gateway process holds open while it serves: built once by the lifespan.
 
 The store and the log, the members and nonce stores, the audit writer, the lookup store, the
-gateway's response-signing keys, the metrics, the webhook subscriptions, and the background
+file store (materials' contents), the gateway's response-signing keys, the metrics, the webhook subscriptions, and the background
 tasks: (when `gateway.materialize`) the materializer keeping the lookup store current, and
 (when `webhooks.deliver`) the webhook deliverer.
 """
@@ -26,6 +26,8 @@ from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.audit.refusals import RefusalTally
 from gateway.feeds import ItemView, StreamSlots
+from gateway.feeds import ItemView
+from gateway.files import FileStore, open_file_store
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.members.cache import MemberCache
@@ -87,6 +89,7 @@ class Services:
     subscriptions: SubscriptionStore
     claims: Claims
     routing: RoutingTable  # 双告知 rules: which department a claimed pool notice goes to
+    files: FileStore
     materializer: Materializer | None = None
     deliverer: Deliverer | None = None
 
@@ -169,6 +172,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         routing = await asyncio.to_thread(load_rules, settings.notices.rules)
         codec = EventCodec()
         stack.push_async_callback(nonces.close)
+        files = await stack.enter_async_context(open_file_store(settings))
         found = Services(
             settings=settings,
             engine=engine,
@@ -189,6 +193,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             streams=StreamSlots(
                 settings.gateway.max_streams_per_member, settings.gateway.max_streams
             ),
+            files=files,
         )
         tallying = asyncio.create_task(found.refusals.run(), name="audit-refusals")
         if settings.gateway.audit_anchor_interval_s > 0:

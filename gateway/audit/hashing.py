@@ -12,7 +12,8 @@ separator or escaping to get wrong), and it can be re-implemented in a few lines
 
 Row hash v2 (keyed; every row written since issue #12). For the fields `V2_FIELDS`
 (`seq, at_ms, member_id, keyid, method, path, route, holder, holder_type, purpose, case_no,
-decision, code, status, requests, prev_hash`), the hash is the lowercase hex
+decision, code, status, requests, content_sha256, prev_hash`; `content_sha256` names the file a
+material's content request served, null otherwise), the hash is the lowercase hex
 
     HMAC-SHA256(chain_key, b"govgate-audit-v2\\x00" + enc(seq) + … + enc(prev_hash))
 
@@ -67,7 +68,7 @@ V1_FIELDS = (
     "status",
     "prev_hash",
 )
-V2_FIELDS = (*V1_FIELDS[:-1], "requests", "prev_hash")
+V2_FIELDS = (*V1_FIELDS[:-1], "requests", "content_sha256", "prev_hash")
 _INT = struct.Struct(">q")
 _LEN = struct.Struct(">I")
 

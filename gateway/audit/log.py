@@ -19,6 +19,7 @@ log by claiming to ask about them. Rows are hashed with the chain key (gateway.a
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,7 @@ class AuditEntry:
     code: str | None = None  # the refusal's stable code
     at_ms: int | None = None  # default: when `record` is called
     requests: int = 1
+    content_sha256: str | None = None  # the file served (a material's content), lowercase hex
 
 
 def load_secret(value: str | None = None) -> bytes:
@@ -85,6 +87,15 @@ def _text(value: str | None, column: str) -> str | None:
     clean = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     width = WIDTHS[column]
     return clean if len(clean) <= width else clean[: width - 1] + "…"
+
+
+def _sha256(value: str | None) -> str | None:
+    if value is not None and not _HEX64.fullmatch(value):
+        raise InvalidAuditEntry(f"content_sha256 {value[:80]!r} is not a SHA-256 in lowercase hex")
+    return value
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class AuditLog:
@@ -183,6 +194,7 @@ class AuditLog:
             "code": _text(entry.code, "code"),
             "status": entry.status,
             "requests": entry.requests,
+            "content_sha256": _sha256(entry.content_sha256),
         }
 
     async def _append_batch(self, rows: list[dict[str, Any]]) -> list[int]:
@@ -243,6 +255,7 @@ class Access:
     decision: str
     code: str | None
     status: int
+    content_sha256: str | None = None  # the file served, when the request fetched one
 
 
 async def access_log(
@@ -279,6 +292,7 @@ async def access_log(
             decision=row["decision"],
             code=row["code"],
             status=row["status"],
+            content_sha256=row["content_sha256"],
         )
         for row in rows
     ]

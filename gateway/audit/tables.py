@@ -57,6 +57,8 @@ audit_rows = Table(
     Column("requests", BigInteger, nullable=False, server_default="1"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # SHA-256 of a file served (a material's content); migration 0006_audit_content
+    Column("content_sha256", String(64), nullable=True),
 )
 Index("ix_audit_rows_holder", audit_rows.c.holder, audit_rows.c.seq)
 

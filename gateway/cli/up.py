@@ -105,6 +105,8 @@ async def _serve_with_demo(
             GOVGATE_ZRZY_API_AUTH=f"Bearer {departments.zrzy_token}",
             GOVGATE_RS_DROP_DIR=str(departments.drop_folder),
             GOVGATE_XY_DROP_DIR=str(departments.credit_folder),
+            GOVGATE_FGW_FILES_DIR=str(departments.fgw_files),
+            GOVGATE_ZJ_DROP_DIR=str(departments.zj_folder),
         )
         specs = load_specs(settings)
         logger.info(

@@ -20,6 +20,7 @@ from gateway.files.errors import (
     HashMismatch,
     InvalidDigest,
 )
+from gateway.files.verify import verified_chunks
 from gateway.settings import Settings
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "StoredFile",
     "check_sha256",
     "open_file_store",
+    "verified_chunks",
 ]
 
 

@@ -135,6 +135,7 @@ def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
 
 # Built once: the hottest query (a certificate by id) skips statement building per request.
 _CERTIFICATE = select(lk_certificates).where(lk_certificates.c.cert_id == bindparam("cert_id"))
+_MATERIAL = select(lk_materials).where(lk_materials.c.material_id == bindparam("material_id"))
 
 
 def _check_limit(limit: int, most: int) -> None:
@@ -167,6 +168,10 @@ class LookupStore:
         )
         return Page([_certificate(row) for row in page.items], page.next_after)
 
+    async def material(self, material_id: str) -> MaterialEntry | None:
+        rows = await self._rows(_MATERIAL, {"material_id": material_id})
+        return _material(rows[0]) if rows else None
+
     async def materials_by_holder(
         self,
         holder_id: str,
@@ -174,11 +179,26 @@ class LookupStore:
         *,
         limit: int = 50,
         after: str | None = None,
+        offered_on: date | None = None,
     ) -> Page[MaterialEntry]:
-        """The holder's materials, ordered by catalog code then material id."""
+        """The holder's materials, ordered by catalog code then material id; with
+        `offered_on`, only those offered for reuse that day (reusable, and valid then)."""
         c = lk_materials.c
+        where: list[ColumnElement[bool]] = []
+        if offered_on is not None:
+            where = [
+                c.reusable.is_(True),
+                (c.valid_until.is_(None)) | (c.valid_until >= offered_on),
+            ]
         page = await self._holder_page(
-            lk_materials, holder_id, c.catalog_code, catalog_code, c.material_id, limit, after
+            lk_materials,
+            holder_id,
+            c.catalog_code,
+            catalog_code,
+            c.material_id,
+            limit,
+            after,
+            where,
         )
         return Page([_material(row) for row in page.items], page.next_after)
 
@@ -191,11 +211,12 @@ class LookupStore:
         id_column: ColumnElement[Any],
         limit: int,
         after: str | None,
+        where: list[ColumnElement[bool]] | None = None,
     ) -> Page[Row[Any]]:
         """One keyset page of a holder's rows, ordered by (code, id); the cursor is the last
         (code, id) of the page, given only when more rows follow."""
         _check_limit(limit, MAX_PAGE)
-        query = select(table).where(table.c.holder_id == holder_id)
+        query = select(table).where(table.c.holder_id == holder_id, *(where or ()))
         if code is not None:
             query = query.where(code_column == code)
         if after is not None:

@@ -28,6 +28,7 @@ class AccessOut(BaseModel):
     decision: str
     code: str | None
     status: int
+    content_sha256: str | None = None  # the file given (a material's content), if any
 
 
 class AccessPage(BaseModel):
@@ -57,6 +58,7 @@ async def get_access_log(
             decision=r.decision,
             code=r.code,
             status=r.status,
+            content_sha256=r.content_sha256,
         )
         for r in rows
     ]

@@ -20,6 +20,7 @@ from connectors.runtime.offsets import offset_store
 from connectors.runtime.status import StatusStore
 from connectors.simulators.fgw import TZXM_FJ, FgwSimulator
 from connectors.simulators.people import PartyFactory
+from connectors.simulators.zj import ZjSimulator
 from connectors.sources.factory import build_source
 from gateway.files import FileStore
 from gateway.files.s3 import S3FileStore
@@ -31,7 +32,8 @@ from tests.conftest import S3Server
 from tests.gateway.files.conftest import fresh_prefix, open_store, read_all
 from tests.tcp_proxy import TcpProxy
 
-PROFILE = Path(__file__).resolve().parents[3] / "connectors" / "profiles" / "fgw-tzxm-cl.yaml"
+PROFILES = Path(__file__).resolve().parents[3] / "connectors" / "profiles"
+PROFILE = PROFILES / "fgw-tzxm-cl.yaml"
 codec = EventCodec()
 
 
@@ -208,3 +210,37 @@ async def test_an_object_store_that_is_down_is_waited_for(
     finally:
         await store.close()
         await proxy.close()
+
+
+async def test_a_drop_of_scans_with_a_gbk_index_becomes_materials(
+    log: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    drop = tmp_path / "zj-drop"
+    sim = ZjSimulator(drop, seed=4)
+    company = PartyFactory(random.Random(9), "330802").company()
+    index = sim.write_applications(2, applicant=company)
+    sim.write_applications(1)
+    assert index.read_bytes().decode("gbk").startswith("材料编号,业务编号")
+    spec = load_connector_spec(PROFILES / "zj-sgxk-cl.yaml", {"GOVGATE_ZJ_DROP_DIR": str(drop)})
+    spec = spec.model_copy(update={"source": {**spec.source, "settle_s": 0}})
+    store = await open_store("directory", tmp_path, request)
+    state = await backfill(spec, log, store)
+
+    materials = await values(log[0], "materials")
+    dead = await values(log[0], "dead-letters")
+    assert (state.records, state.dead_letters) == (9, 0), [d["reason"] for d in dead]
+    licences = [m for m in materials if m["holder"]["id_number"] == company.uscc]
+    assert len(licences) == 6 and len({m["sha256"] for m in licences}) == 5  # one scan, twice
+    kinds = {m["catalog_code"]: (m["content_type"], m["reusable"]) for m in materials}
+    assert kinds == {
+        "CL0101": ("image/jpeg", True),
+        "CL0202": ("image/jpeg", False),
+        "CL0203": ("application/pdf", False),
+    }
+    for material in materials:
+        stored = await read_all(store.chunks(material["sha256"]))
+        assert len(stored) == material["size_bytes"]
+        assert material["material_id"].startswith("ZJ-JS330802")
+        assert material["valid_until"] is None
+    assert len(list((drop / "done").glob("cl_*.csv"))) == 2
+    assert not list(drop.glob("cl_*.csv"))  # both indexes read and moved to done/
