@@ -2,8 +2,8 @@
 
 The store and the log, the members and nonce stores, the audit writer, the lookup store, the
 file store (materials' contents), the gateway's response-signing keys, the metrics, the webhook
-subscriptions, and the background tasks: (when `gateway.materialize`) the materializer keeping the lookup store current, and
-(when `webhooks.deliver`) the webhook deliverer.
+subscriptions, and the background tasks: (when `gateway.materialize`) the materializer keeping
+the lookup store current, and (when `webhooks.deliver`) the webhook deliverer.
 """
 
 from __future__ import annotations
