@@ -74,7 +74,7 @@ TZXM_FJ = attachments_table(metadata)
 # 申报渠道 (SBQD) and how often each is used; online and mobile need no visit to apply.
 CHANNELS = {"1": "网上申报", "2": "窗口", "3": "自助终端", "4": "移动端", "5": "邮寄"}
 _CHANNEL_CODES = tuple(CHANNELS)
-_CHANNEL_WEIGHTS = (45, 30, 5, 15, 5)
+_CHANNEL_CUM = tuple(itertools.accumulate((45, 30, 5, 15, 5)))
 _IN_PERSON = frozenset({"2", "3"})
 
 # 办理状态 (BLZT): the department's own code table.
@@ -328,7 +328,7 @@ class FgwSimulator(SqlSimulator):
         else:
             applicant = self._company(pooled)
         dept = self.department
-        channel = rng.choices(_CHANNEL_CODES, weights=_CHANNEL_WEIGHTS)[0]
+        channel = rng.choices(_CHANNEL_CODES, cum_weights=_CHANNEL_CUM)[0]
         return {
             "SLBH": slbh,
             "SXBM": dept.code + item.code_suffix,
@@ -349,7 +349,7 @@ class FgwSimulator(SqlSimulator):
             "JBR": rng.choice(self._handlers),
             "BLYJ": self._opinion(status, item),
             "SBQD": channel,
-            "PDCS": self._visits_after(status, channel, None),
+            "PDCS": 1 if channel in _IN_PERSON else 0,  # the application itself
         }
 
     async def _attach(
