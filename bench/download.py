@@ -94,7 +94,9 @@ async def prepare(data_dir: Path, megabytes: int) -> tuple[str, Path]:
         key = generate_private_key("ed25519")
         write_key_pair(data_dir, key, name="window")
         grant = Grant("material", record["catalog_code"])
-        await svc.members.add_member(MEMBER, ("consumer",), keys=[key.public_key()], grants=(grant,))
+        await svc.members.add_member(
+            MEMBER, ("consumer",), keys=[key.public_key()], grants=(grant,)
+        )
         await svc.log.append("materials", [EventCodec().encode("Material", record)])
         await replay(svc.log, svc.engine, streams=["materials"])
     return stored.sha256, store.root / "sha256" / stored.sha256[:2] / stored.sha256
@@ -145,7 +147,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def load(port: int, data_dir: Path, connections: int, seconds: float, pid: int) -> dict[str, float]:
+async def load(
+    port: int, data_dir: Path, connections: int, seconds: float, pid: int
+) -> dict[str, float]:
     import httpx
 
     from gateway.members.keys import read_private_key
@@ -241,7 +245,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 if kind == "gateway":
                     asyncio.run(check_once(port, data_dir, data_dir / "original.bin"))
-                    print("gateway: one download through GatewayClient verified (signature, digest)")
+                    print(
+                        "gateway: one download through GatewayClient verified (signature, digest)"
+                    )
                 result = asyncio.run(
                     load(port, data_dir, args.connections, args.seconds, process.pid)
                 )
