@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit.errors import AuditCorrupted, AuditError, AuditUnavailable, InvalidAuditEntry
@@ -296,3 +296,25 @@ async def access_log(
         )
         for row in rows
     ]
+
+
+CONTENT_ROUTE = "/v1/materials/{material_id}/content"
+
+
+async def content_fetches(engine: AsyncEngine, start_ms: int, end_ms: int) -> dict[str, int]:
+    """Materials' files served for a case in `[start_ms, end_ms)`: count by the case named in
+    `Gov-Case` (a window reusing a holder's material for that case, 减证便民)."""
+    c = audit_rows.c
+    query = (
+        select(c.case_no, func.count())
+        .where(
+            c.route == CONTENT_ROUTE,
+            c.decision == "allow",
+            c.case_no.is_not(None),
+            c.at_ms >= start_ms,
+            c.at_ms < end_ms,
+        )
+        .group_by(c.case_no)
+    )
+    async with db_errors(), engine.connect() as conn:
+        return {str(case_no): int(count) for case_no, count in await conn.execute(query)}

@@ -18,13 +18,17 @@ from pathlib import Path
 
 import click
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.audit.errors import AuditError
+from gateway.audit.log import content_fetches
 from gateway.client import GatewayClient, GatewayError
 from gateway.log import EventLog, LogError, open_log
 from gateway.members.errors import MembersError
 from gateway.members.keys import read_private_key
 from gateway.settings import Settings, async_url
 from gateway.store import open_database
+from gateway.store.engine import make_engine
 from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.cases import CaseFile
 from gateway.supervision.errors import SupervisionError
@@ -239,29 +243,44 @@ def _source_opener(
 @_STATE
 @_SHARE
 @_NOW
+@click.option(
+    "--gateway-db",
+    "gateway_url",
+    metavar="URL",
+    help="The gateway's database, whose audit log counts materials reused; default the "
+    "gateway's own (database.url, or DATA_DIR/govgate.db when it exists).",
+)
 def report(
     month: str,
     out_dir: Path,
     state_url: str | None,
     yellow_share: float | None,
     now: dt.datetime | None,
+    gateway_url: str | None,
 ) -> None:
     """Write the monthly per-department bulletin (电子监察月报) as CSV and XLSX.
 
     Per department: cases accepted and completed in the month, the on-time rate and average
-    working days of completed cases, and the yellow and red cards earned in the month.
+    working days of completed cases, the yellow and red cards earned in the month, and the
+    一网通办, 最多跑一次 and 即办件 rates and the materials reused (减证便民).
     """
     settings = Settings()
     try:
         window = month_window(month)
-        rows = asyncio.run(_report_rows(_state_url(settings, state_url), window))
+        rows, reused = asyncio.run(
+            _report_rows(
+                _state_url(settings, state_url), window, _gateway_url(settings, gateway_url)
+            )
+        )
         notices_url = _notices_url(settings)
-        notice_rows = asyncio.run(_report_rows(notices_url, window)) if _exists(notices_url) else []
+        notice_rows = asyncio.run(_case_rows(notices_url, window)) if _exists(notices_url) else []
     except SupervisionError as exc:
         raise click.ClickException(str(exc)) from exc
     share = yellow_share or settings.supervision.yellow_share
     calendar = _calendar(settings)
-    figures = monthly_report(rows, calendar, month, yellow_share=share, now=_clock(now)())
+    figures = monthly_report(
+        rows, calendar, month, yellow_share=share, now=_clock(now)(), reused=reused
+    )
     notice_figures = monthly_report(
         notice_rows, calendar, month, yellow_share=share, now=_clock(now)()
     )
@@ -284,7 +303,9 @@ def report(
         click.echo(
             f"{row.department_name}: accepted {row.accepted}, completed {row.completed}, "
             f"on time {rate}, avg {avg} working days, yellow {row.yellow}, red {row.red}"
-            f"{notices}{flag}"
+            f"{notices}{flag}; 一网通办 {_pct(row.online_rate)}, "
+            f"最多跑一次 {_pct(row.at_most_once_rate)}, 即办 {_pct(row.on_the_spot_rate)}, "
+            f"reused {_count(row.materials_reused)}"
         )
     click.echo(f"wrote {csv_path} and {xlsx_path}")
 
@@ -304,6 +325,62 @@ def _exists(url: str) -> bool:
     return Path(parsed.database).is_file()
 
 
-async def _report_rows(url: str, window: tuple[dt.datetime, dt.datetime]) -> list[CaseFile]:
+async def _case_rows(url: str, window: tuple[dt.datetime, dt.datetime]) -> list[CaseFile]:
     async with open_state(url) as state:
         return await state.cases_between(*window)
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate}%"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _gateway_url(settings: Settings, given: str | None) -> str | None:
+    """The gateway's database, when named or when the embedded one exists here."""
+    if given:
+        return async_url(given)
+    if settings.database.url is not None:
+        return settings.database_url
+    embedded = settings.data_dir / "govgate.db"
+    return settings.database_url if embedded.exists() else None
+
+
+UNKNOWN_DEPARTMENT = ("", "未上报办件 cases not on the feed")
+
+
+async def _report_rows(
+    url: str, window: tuple[dt.datetime, dt.datetime], gateway_url: str | None
+) -> tuple[list[CaseFile], dict[tuple[str, str], int] | None]:
+    """The month's cases, and materials reused by the department of the case they served."""
+    async with open_state(url) as state:
+        cases = await state.cases_between(*window)
+        fetches = await _fetches(gateway_url, window)
+        if fetches is None:
+            return cases, None
+        known = await state.cases(fetches)
+    reused: dict[tuple[str, str], int] = {}
+    for case_no, count in fetches.items():
+        case = known.get(case_no)
+        key = (case.department_code, case.department_name) if case else UNKNOWN_DEPARTMENT
+        reused[key] = reused.get(key, 0) + count
+    return cases, reused
+
+
+async def _fetches(
+    gateway_url: str | None, window: tuple[dt.datetime, dt.datetime]
+) -> dict[str, int] | None:
+    """Content fetches per case from the gateway's audit log; None (and a note) without it."""
+    if gateway_url is None:
+        return None
+    engine = make_engine(gateway_url)
+    try:
+        start, end = (int(t.timestamp() * 1000) for t in window)
+        return await content_fetches(engine, start, end)
+    except (AuditError, SQLAlchemyError) as exc:
+        click.echo(f"materials reused left blank: the gateway's audit log: {exc}", err=True)
+        return None
+    finally:
+        await engine.dispose()

@@ -27,11 +27,14 @@ _OPEN = frozenset({Stage.IN_REVIEW}) | PAUSING
 
 @dataclass(frozen=True, slots=True)
 class StageAt:
-    """One stage of a case, at a timezone-aware time."""
+    """One stage of a case, at a timezone-aware time, with its channel (办理渠道) and the
+    applicant's visits so far (跑动次数) where the department records them."""
 
     event_id: str
     stage: Stage
     at: dt.datetime
+    channel: str | None = None  # ONLINE, WINDOW, SELF_SERVICE, MOBILE, MAIL, OTHER
+    visits: int | None = None
 
 
 @dataclass(slots=True)
@@ -57,7 +60,13 @@ class CaseFile:
 
     def add(self, event: Mapping[str, Any]) -> bool:
         """Take one CaseEvent; False when its event id was already taken (a re-delivery)."""
-        stage = StageAt(_text(event, "event_id"), _stage(event), _time(event, "occurred_at"))
+        stage = StageAt(
+            _text(event, "event_id"),
+            _stage(event),
+            _time(event, "occurred_at"),
+            _channel(event),
+            _visits(event),
+        )
         if any(s.event_id == stage.event_id for s in self.stages):
             return False
         if not self.stages or stage.at >= self.stages[-1].at:
@@ -84,6 +93,17 @@ class CaseFile:
     def accepted_inferred(self) -> bool:
         first = self.accepted
         return first is not None and first.stage is not Stage.ACCEPTED
+
+    @property
+    def channels(self) -> set[str]:
+        """The channels recorded on its stages (empty: the department records none)."""
+        return {s.channel for s in self.stages if s.channel is not None}
+
+    @property
+    def visits(self) -> int | None:
+        """The most visits recorded at any stage (跑动次数), or None when none is recorded."""
+        known = [s.visits for s in self.stages if s.visits is not None]
+        return max(known) if known else None
 
     @property
     def ended(self) -> StageAt | None:
@@ -134,6 +154,20 @@ def _stage(event: Mapping[str, Any]) -> Stage:
         return Stage(str(value))
     except ValueError:
         return Stage.UNKNOWN
+
+
+def _channel(event: Mapping[str, Any]) -> str | None:
+    value = event.get("channel")
+    return value if isinstance(value, str) and value and value != "UNKNOWN" else None
+
+
+def _visits(event: Mapping[str, Any]) -> int | None:
+    value = event.get("visits")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CaseEventError("visits", value, "must be a whole number >= 0")
+    return value
 
 
 def _unit(event: Mapping[str, Any]) -> LimitUnit:

@@ -2,8 +2,10 @@
 
 For month M (dates in Asia/Shanghai), per department:
 
-- accepted (受理): cases whose 受理 event falls in M. Cases seen first in a later stage
-  (accepted time inferred, see ``cases``) are not counted: when they were accepted is unknown.
+- accepted (受理): cases whose 受理 event falls in M; and cases whose 受理 was never seen (first
+  seen in a later stage, or only at 办结: a connector started on a system with history) in
+  the month they were first seen, flagged as partially observed.
+- partially_observed (部分观测): how many of the accepted were counted that way.
 - completed (办结): cases whose 办结 falls in M, including those seen only at 办结; withdrawn
   cases (退回/撤回) are not completed.
 - timed (计时): completed cases with a 受理 event and a time limit; only these enter the
@@ -21,6 +23,15 @@ For month M (dates in Asia/Shanghai), per department:
   the department in M, claimed within their limit, and red-carded, from the notices' claim
   clocks (`gateway.notices.tracker`) by the same rules (``add_notices``).
 - provisional (暂定): some figure rests on a year whose holidays are only forecast (no notice).
+- online_rate (一网通办率): of the completed cases whose channel the department records, the
+  share handled fully online: every recorded step online or on a mobile app, and no visit.
+- at_most_once_rate (最多跑一次率): of the completed cases whose visits (跑动次数) are recorded,
+  the share whose applicant came in person at most once.
+- on_the_spot_rate (即办件率): of the completed cases whose 受理 was seen, the share completed on
+  the day they were accepted.
+- materials_reused (材料复用): materials a window fetched through the gateway for a case of this
+  department in M (allowed content requests naming the case in `Gov-Case`), instead of asking
+  the applicant for them again; blank when the gateway's audit log was not at hand.
 
 Figures depend only on the cases' stages, the calendar and the yellow share: the same state
 gives the same bulletin whenever it is written.
@@ -31,7 +42,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -41,7 +52,7 @@ from openpyxl.styles import Font
 
 from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.cards import earned_cards, local_date
-from gateway.supervision.cases import CaseFile
+from gateway.supervision.cases import CaseFile, StageAt
 from gateway.supervision.clock import BEIJING, Card, LimitUnit, start_of
 from gateway.supervision.errors import ReportError
 
@@ -66,6 +77,26 @@ class DepartmentRow:
     notices_on_time: int = 0  # claimed (认领) within their working-day limit
     notices_overdue: int = 0  # red cards: unclaimed (or claimed) past the limit
     provisional: bool = False
+    partially_observed: int = 0
+    channel_known: int = 0  # completed, with a recorded channel
+    online: int = 0
+    visits_known: int = 0  # completed, with recorded visits
+    at_most_once: int = 0
+    acceptance_seen: int = 0  # completed, with their 受理 seen
+    on_the_spot: int = 0
+    materials_reused: int | None = None  # None: the gateway's audit log was not read
+
+    @property
+    def online_rate(self) -> float | None:
+        return _rate(self.online, self.channel_known)
+
+    @property
+    def at_most_once_rate(self) -> float | None:
+        return _rate(self.at_most_once, self.visits_known)
+
+    @property
+    def on_the_spot_rate(self) -> float | None:
+        return _rate(self.on_the_spot, self.acceptance_seen)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -75,6 +106,11 @@ class DepartmentRow:
     @property
     def avg_working_days(self) -> float | None:
         return _one_decimal(Decimal(self.working_days) / self.timed) if self.timed else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    """A percentage, one decimal, half up; None when there is nothing to take a share of."""
+    return _one_decimal(Decimal(100 * part) / whole) if whole else None
 
 
 def _one_decimal(value: Decimal) -> float:
@@ -97,7 +133,13 @@ HEADERS = (
     "按时认领 notices_claimed_on_time",
     "认领超时 notices_overdue",
     "暂定 provisional",
+    "部分观测 partially_observed",
+    "一网通办率% online_rate",
+    "最多跑一次率% at_most_once_rate",
+    "即办件率% on_the_spot_rate",
+    "材料复用 materials_reused",
 )
+ONLINE_CHANNELS = frozenset({"ONLINE", "MOBILE"})
 TOTAL = ("", "合计 total")
 PROVISIONAL_NOTE = (
     "暂定：计时涉及节假日安排尚未公布的年份，按法定节日推算（不含调休） / provisional: counted "
@@ -133,8 +175,13 @@ def monthly_report(
     *,
     yellow_share: float,
     now: dt.datetime,
+    reused: Mapping[tuple[str, str], int] | None = None,
 ) -> list[DepartmentRow]:
-    """Rows by department code, for cases whose clock ran at some time in ``month``."""
+    """Rows by department code, for cases whose clock ran at some time in ``month``.
+
+    ``reused``: materials reused in the month by (department code, name), from the gateway's
+    audit log (`gateway.audit.log.content_fetches`); None leaves the column blank.
+    """
     start, end = month_bounds(month)
     until = min(now, start_of(end))
     rows: dict[str, DepartmentRow] = {}
@@ -143,6 +190,12 @@ def monthly_report(
             case.department_code, DepartmentRow(case.department_code, case.department_name)
         )
         _count(row, case, calendar, start, end, until, yellow_share)
+    if reused is not None:
+        for row in rows.values():
+            row.materials_reused = 0
+        for (code, name), count in reused.items():
+            rows.setdefault(code, DepartmentRow(code, name, materials_reused=0))
+            rows[code].materials_reused = (rows[code].materials_reused or 0) + count
     return [rows[code] for code in sorted(rows)]
 
 
@@ -158,10 +211,14 @@ def _count(
     accepted = case.accepted
     if accepted is not None and not case.accepted_inferred:
         row.accepted += start <= local_date(accepted.at) < end
+    elif case.stages and start <= local_date(case.stages[0].at) < end:
+        row.accepted += 1  # its 受理 was never seen: counted when first seen, and flagged
+        row.partially_observed += 1
     clock = case.clock(calendar)
     completed = case.completed
     if completed is not None and start <= local_date(completed.at) < end:
         row.completed += 1
+        _count_service(row, case, completed)
         limit = case.promised_limit if case.promised_limit is not None else case.statutory_limit
         if accepted is not None and not case.accepted_inferred and limit is not None:
             deadline = clock.deadline(limit)  # None: stopped before reaching the limit
@@ -195,12 +252,33 @@ def add_notices(
     return [merged[code] for code in sorted(merged)]
 
 
+def _count_service(row: DepartmentRow, case: CaseFile, completed: StageAt) -> None:
+    """The 一网通办 figures of a case completed in the month."""
+    channels = case.channels
+    visits = case.visits
+    if channels:
+        row.channel_known += 1
+        row.online += channels <= ONLINE_CHANNELS and not visits
+    if visits is not None:
+        row.visits_known += 1
+        row.at_most_once += visits <= 1
+    accepted = case.accepted
+    if accepted is not None and not case.accepted_inferred:
+        row.acceptance_seen += 1
+        row.on_the_spot += local_date(accepted.at) == local_date(completed.at)
+
+
 def total(rows: Sequence[DepartmentRow]) -> DepartmentRow:
     out = DepartmentRow(*TOTAL)
     for row in rows:
-        for f in fields(DepartmentRow)[2:-1]:
-            setattr(out, f.name, getattr(out, f.name) + getattr(row, f.name))
-        out.provisional |= row.provisional
+        for f in fields(DepartmentRow)[2:]:
+            mine, theirs = getattr(out, f.name), getattr(row, f.name)
+            if f.name == "provisional":
+                out.provisional |= row.provisional
+            elif f.name == "materials_reused":
+                out.materials_reused = None if theirs is None else (mine or 0) + theirs
+            else:
+                setattr(out, f.name, mine + theirs)
     return out
 
 
@@ -220,6 +298,11 @@ def _cells(row: DepartmentRow) -> list[str | int | float | None]:
         row.notices_on_time,
         row.notices_overdue,
         "是 yes" if row.provisional else "",
+        row.partially_observed,
+        row.online_rate,
+        row.at_most_once_rate,
+        row.on_the_spot_rate,
+        row.materials_reused,
     ]
 
 
@@ -245,7 +328,7 @@ def write_xlsx(rows: Sequence[DepartmentRow], path: Path, month: str) -> None:
     summary = total(rows)
     for row in [*rows, summary]:
         sheet.append(_cells(row))
-        for cell in sheet[sheet.max_row][6:8]:  # on-time rate, average days
+        for cell in [*sheet[sheet.max_row][6:8], *sheet[sheet.max_row][15:18]]:  # rates, days
             cell.number_format = "0.0"
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
@@ -253,7 +336,9 @@ def write_xlsx(rows: Sequence[DepartmentRow], path: Path, month: str) -> None:
         sheet.append([])
         sheet.append([PROVISIONAL_NOTE])
     for letter, width in zip(
-        "ABCDEFGHIJKLMN", (22, 36, 10, 10, 10, 10, 14, 16, 10, 10, 12, 12, 12, 10), strict=True
+        "ABCDEFGHIJKLMNOPQRS",
+        (22, 36, 10, 10, 10, 10, 14, 16, 10, 10, 12, 12, 12, 10, 12, 14, 16, 14, 12),
+        strict=True,
     ):
         sheet.column_dimensions[letter].width = width
     book.properties.creator = "govgate supervise"

@@ -290,7 +290,10 @@ def case_to_json(case: CaseFile) -> str:
             "limit_unit": str(case.limit_unit),
             "promised_limit": case.promised_limit,
             "statutory_limit": case.statutory_limit,
-            "stages": [[s.event_id, str(s.stage), s.at.isoformat()] for s in case.stages],
+            "stages": [
+                [s.event_id, str(s.stage), s.at.isoformat(), s.channel, s.visits]
+                for s in case.stages
+            ],
         },
         ensure_ascii=False,
     )
@@ -298,7 +301,11 @@ def case_to_json(case: CaseFile) -> str:
 
 def case_from_json(text: str) -> CaseFile:
     raw = json.loads(text)
-    stages = [StageAt(i, Stage(s), dt.datetime.fromisoformat(at)) for i, s, at in raw.pop("stages")]
+    stages = [
+        # [id, stage, at] before channel and visits were kept, [id, stage, at, channel, visits]
+        StageAt(i, Stage(s), dt.datetime.fromisoformat(at), *rest)
+        for i, s, at, *rest in raw.pop("stages")
+    ]
     raw["limit_unit"] = LimitUnit(raw["limit_unit"])
     return CaseFile(**raw, stages=stages)
 

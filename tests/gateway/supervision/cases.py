@@ -30,8 +30,11 @@ def event(
     department: str = "FGW",
     hour: int = 10,
     version: str | None = None,
+    channel: str | None = "WINDOW",
+    visits: int | None = 1,
 ) -> dict[str, Any]:
-    """A CaseEvent of `case_no` at `stage` on `day` (Beijing), with the given limits."""
+    """A CaseEvent of `case_no` at `stage` on `day` (Beijing), with the given limits, channel
+    (办理渠道) and visits so far (跑动次数)."""
     record = case_event(case_no, stage, version or f"{stage}-{day}-{hour}", at(day, hour))
     code, name = DEPARTMENTS[department]
     record.update(
@@ -40,5 +43,7 @@ def event(
         limit_unit=unit,
         department_code=code,
         department_name=name,
+        channel=channel,
+        visits=visits,
     )
     return record
