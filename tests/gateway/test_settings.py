@@ -67,3 +67,25 @@ def test_async_drivers_are_filled_in() -> None:
     assert async_url("sqlite:////data/g.db") == "sqlite+aiosqlite:////data/g.db"
     assert async_url("mysql://root@h/test") == "mysql+aiomysql://root@h/test"
     assert async_url("postgresql+asyncpg://x/y") == "postgresql+asyncpg://x/y"
+
+
+def test_the_file_store_settings_from_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVGATE_DATA_DIR", "/srv/govgate")
+    assert Settings().files_dir == Path("/srv/govgate/files")  # the embedded default
+    monkeypatch.setenv("GOVGATE_FILES_S3_ENDPOINT", "http://objects:8333")
+    monkeypatch.setenv("GOVGATE_FILES_S3_BUCKET", "qz-files")
+    monkeypatch.setenv("GOVGATE_FILES_S3_ACCESS_KEY", "govgate")
+    monkeypatch.setenv("GOVGATE_FILES_S3_SECRET_KEY", "s3cr3t-value")
+    monkeypatch.setenv("GOVGATE_FILES_MAX_BYTES", "1048576")
+    files = Settings().files
+    assert (files.s3_endpoint, files.s3_bucket, files.max_bytes) == (
+        "http://objects:8333",
+        "qz-files",
+        1048576,
+    )
+    assert files.s3_secret_key is not None
+    assert files.s3_secret_key.get_secret_value() == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(Settings())
+    monkeypatch.setenv("GOVGATE_FILES_S3_BUCKET", "Not_A_Bucket")
+    with pytest.raises(ValueError, match="s3_bucket"):
+        Settings()

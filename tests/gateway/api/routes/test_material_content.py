@@ -192,6 +192,27 @@ async def test_a_tampered_file_is_cut_short_then_refused(world: World, tmp_path:
     ]
 
 
+async def test_a_file_gone_from_the_store_is_refused_with_its_own_code(
+    world: World, tmp_path: Path
+) -> None:
+    window, portal = await _members(world)
+    licence = f"FGW-{world.first_case}-01"
+    sha256 = hashlib.sha256(original(world, licence[4:])).hexdigest()
+    files = world.app.state.services.files
+    if files.backend == "directory":
+        (world.settings.files_dir / key_of(sha256)).unlink()
+    else:
+        await files.client.delete_object(Bucket=files.bucket, Key=files._key(sha256))
+    async with world.window(window) as win:
+        with pytest.raises(GatewayRefused) as caught:
+            await win.download_material(licence, tmp_path / "l.jpg", purpose=PURPOSE)
+    assert (caught.value.status, caught.value.code) == (410, "CONTENT_MISSING")
+    async with GatewayClient(world.url, member_id="portal", private_key=portal) as auditor:
+        log = (await auditor.access_log(world.company.uscc)).data["items"]
+    fetches = [(a["decision"], a["code"]) for a in log if a["route"].endswith("/content")]
+    assert fetches == [("deny", "CONTENT_MISSING")]
+
+
 async def _tamper(world: World, sha256: str, data: bytes) -> None:
     """Change one byte of the stored copy, as a disk fault or an intruder would."""
     bad = bytes([data[0]]) + bytes([data[1] ^ 1]) + data[2:]
