@@ -32,7 +32,7 @@ from gateway.api.inputs import CatalogCodeDep, HolderDep, PageDep, holder_type, 
 from gateway.api.paging import Item, visible_page
 from gateway.api.problems import InvalidInput, MaterialExpired, NotFound, NotReusable
 from gateway.api.services import services
-from gateway.files import ContentCorrupted, ContentMissing, verified_chunks
+from gateway.files import ContentCorrupted, ContentMissing, FileStore, verified_chunks
 from gateway.lookup import MaterialEntry, Page
 from gateway.lookup.reuse import ReuseStatus, record_reuse_status, today
 
@@ -152,7 +152,7 @@ def _reuse_for(case_no: str | None, entry: MaterialEntry) -> ReuseStatus | Liter
     return status
 
 
-async def _present(files: Any, sha256: str, size: int) -> None:
+async def _present(files: FileStore, sha256: str, size: int) -> None:
     """Refuse before the head is sent when the file is known to be gone or bad."""
     try:
         stored = await files.size(sha256)
