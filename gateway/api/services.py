@@ -26,7 +26,6 @@ from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.audit.refusals import RefusalTally
 from gateway.feeds import ItemView, StreamSlots
-from gateway.feeds import ItemView
 from gateway.files import FileStore, open_file_store
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
