@@ -97,7 +97,8 @@ def test_the_legacy_row_hash_is_the_documented_encoding() -> None:
 
 def test_the_keyed_row_hash_is_the_documented_encoding() -> None:
     """v2: HMAC-SHA256 with a key HKDF-derived from the audit secret, over the fields with
-    `requests` before `prev_hash`; re-implemented from gateway.audit.hashing's docstring."""
+    `requests` and `content_sha256` before `prev_hash`; re-implemented from
+    gateway.audit.hashing's docstring."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -105,6 +106,7 @@ def test_the_keyed_row_hash_is_the_documented_encoding() -> None:
     assert chain_key(SECRET) == key == KEY
     row = {k: v for k, v in SAMPLE_ROW.items() if k != "prev_hash"} | {
         "requests": 1,
+        "content_sha256": None,
         "prev_hash": GENESIS,
     }
     message = b"govgate-audit-v2\x00" + b"".join(map(enc, row.values()))
@@ -112,6 +114,7 @@ def test_the_keyed_row_hash_is_the_documented_encoding() -> None:
     assert RowHasher(key)(row) == expected
     assert RowHasher(chain_key(b"another-secret-0123456789"))(row) != expected
     assert RowHasher(key)(row | {"requests": 2}) != expected
+    assert RowHasher(key)(row | {"content_sha256": "ab" * 32}) != expected
 
 
 async def test_an_intact_chain_verifies_across_batches(engine: AsyncEngine) -> None:
