@@ -1,14 +1,25 @@
 """Who may see what: every access decision of the gateway, in one place.
 
-Deny by default. A consumer sees a certificate type (证照类型) or material catalog (材料目录)
-only with a grant for that code and the request's purpose (事项编码 in `Gov-Purpose`), or for
-any purpose (`*`). Sharing classes: 无条件共享 (UNCONDITIONAL) is served whole; 有条件共享
-(CONDITIONAL) is served with the surface fields outside the grant's `fields` masked, and the
-holder's id number masked unless granted; 不予共享 (NOT_SHARED, and any unknown class) never.
+Deny by default. A consumer sees a certificate type (证照类型), a material catalog (材料目录) or
+the case events of an item (办件, kind `case`) only with a grant for that code and the
+request's purpose (事项编码 in `Gov-Purpose`), or for any purpose (`*`). Sharing classes:
+无条件共享 (UNCONDITIONAL) is served whole; 有条件共享 (CONDITIONAL) needs the case it serves
+(`Gov-Case`, of the purpose's item and the holder, where the gateway knows the case) and is
+served with the surface fields outside the grant's `fields` masked (a grant naming no field
+unmasks none; `*` every field an operator chose to give whole); 不予共享 (NOT_SHARED, and any
+unknown class) never. Personal id numbers (居民身份证号码), wherever they sit in a record, leave
+masked unless the grant names their field (`holder.id_number`, `applicant.id_number`,
+`subject.id_number`), `*` or not.
+
+The same views serve every way data leaves: lookups, case timelines, the feed (JSON and SSE)
+and webhooks (`feed_view`, which the deliverer asks per subscription).
 
 Refusals that depend only on the request (no grant for this type or purpose) are decided
 before any lookup, so they read the same whether or not such data exists; a record whose type
 the caller may not see is reported exactly as a record that does not exist.
+
+Publishers are held to what they are registered for (`gateway.publishing`): `may_publish`
+decides a pushed record before anything is appended.
 """
 
 from __future__ import annotations
@@ -16,10 +27,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from gateway.api.caller import Caller
 from gateway.api.problems import (
+    CaseMismatch,
+    CaseRequired,
     InvalidInput,
     NotFound,
     PurposeMissing,
@@ -28,12 +42,16 @@ from gateway.api.problems import (
     TypeNotGranted,
 )
 from gateway.lookup import CaseEventEntry, CertificateEntry, CreditEntryEntry, MaterialEntry
-from gateway.members.store import ANY_PURPOSE, Grant, GrantKind, Role
-from schemas.validators import mask
+from gateway.members.store import ALL_FIELDS, ANY_CODE, ANY_PURPOSE, Grant, GrantKind, Role
+from gateway.publishing.errors import FutureTime, SourceMismatch
+from gateway.publishing.scopes import PublishScope, check_scope, record_source
+from schemas.validators import mask, normalize
 
 HOLDER_ID_FIELD = "holder.id_number"
 SUBJECT_ID_FIELD = "subject.id_number"
+APPLICANT_ID_FIELD = "applicant.id_number"
 MASK = "***"
+CONDITIONAL = "CONDITIONAL"
 
 
 @dataclass(frozen=True)
@@ -84,8 +102,34 @@ def grant_for(caller: Caller, kind: GrantKind, code: str, purpose: str) -> Grant
     return covering[0] if covering else None
 
 
-def _visible(grant: Grant, field: str) -> bool:
-    return grant.fields is None or field in grant.fields
+def _visible(grant: Grant | None, field: str) -> bool:
+    """Whether the grant shows `field`: named, or under `*` unless it is a personal id."""
+    if grant is None or not grant.fields:
+        return False
+    if field in grant.fields:
+        return True
+    return ALL_FIELDS in grant.fields and not field.endswith("id_number")
+
+
+def _personal(party: dict[str, Any]) -> bool:
+    return party.get("type") == "PERSON" or party.get("id_type") == "RESIDENT_ID"
+
+
+def mask_personal_ids(
+    record: dict[str, Any], grant: Grant | None, masked: list[str], path: str = ""
+) -> None:
+    """Mask every person's id number in `record` (a holder, an applicant, a subject, however
+    deep) whose field the grant does not name; note each masked field in `masked`."""
+    for name, value in record.items():
+        field = f"{path}{name}"
+        if isinstance(value, dict):
+            number = value.get("id_number")
+            id_field = f"{field}.id_number"
+            if _personal(value) and isinstance(number, str) and number != mask(number):
+                if not _visible(grant, id_field):
+                    value["id_number"] = mask(number)
+                    masked.append(id_field)
+            mask_personal_ids(value, grant, masked, f"{field}.")
 
 
 def _mask_holder(record: dict[str, Any], grant: Grant, masked: list[str]) -> None:
@@ -111,7 +155,7 @@ def certificate_view(caller: Caller, purpose: str, entry: CertificateEntry) -> V
 def _certificate_record_view(grant: Grant, original: dict[str, Any], sharing: str) -> View:
     record = copy.deepcopy(original)
     masked: list[str] = []
-    if sharing == "CONDITIONAL":
+    if sharing == CONDITIONAL:
         surface = record.get("surface_fields")
         if isinstance(surface, dict):
             for name in sorted(surface):
@@ -119,6 +163,7 @@ def _certificate_record_view(grant: Grant, original: dict[str, Any], sharing: st
                     surface[name] = MASK
                     masked.append(f"surface_fields.{name}")
         _mask_holder(record, grant, masked)
+    mask_personal_ids(record, grant, masked)
     return View(record, tuple(masked))
 
 
@@ -135,27 +180,83 @@ def material_view(caller: Caller, purpose: str, entry: MaterialEntry) -> View | 
     record = copy.deepcopy(entry.record)
     masked: list[str] = []
     _mask_holder(record, grant, masked)
+    mask_personal_ids(record, grant, masked)
     return View(record, tuple(masked))
 
 
-def case_view(purpose: str, events: list[CaseEventEntry]) -> list[View]:
-    """The steps of a case a window system may follow: those of the item (事项) it serves.
+def case_grant(
+    grants: tuple[Grant, ...] | list[Grant], item: str, purpose: str | None
+) -> Grant | None:
+    """The `case` grant that shows the case events of `item` for `purpose` (None: a feed or
+    webhook read without one, where only a grant for any purpose counts): the most specific
+    first (this item before `*`, this purpose before `*`)."""
+    covering = [
+        g
+        for g in grants
+        if g.kind == "case"
+        and g.code in (item, ANY_CODE)
+        and g.purpose in (ANY_PURPOSE, purpose or ANY_PURPOSE)
+    ]
+    covering.sort(key=lambda g: (g.code == ANY_CODE, g.purpose == ANY_PURPOSE))
+    return covering[0] if covering else None
 
-    A person applicant's id number is always masked: a timeline is about the case, not them.
-    """
-    views: list[View] = []
-    for event in events:
-        if event.record.get("item_code") != purpose:
-            continue
-        record = copy.deepcopy(event.record)
-        masked: list[str] = []
-        applicant = record.get("applicant")
-        if isinstance(applicant, dict) and applicant.get("type") == "PERSON":
-            if isinstance(applicant.get("id_number"), str):
-                applicant["id_number"] = mask(applicant["id_number"])
-                masked.append("applicant.id_number")
-        views.append(View(record, tuple(masked)))
-    return views
+
+def require_case_grant(caller: Caller, purpose: str) -> Grant:
+    """Timelines are served only with a `case` grant for the purpose's item (deny by
+    default): PURPOSE_NOT_GRANTED when the member's case grants are for other purposes,
+    TYPE_NOT_GRANTED when it has none for this item. Decided before any lookup."""
+    grant = case_grant(caller.grants, purpose, purpose)
+    if grant is not None:
+        return grant
+    if any(g.kind == "case" and g.code in (purpose, ANY_CODE) for g in caller.grants):
+        raise PurposeNotGranted()
+    raise TypeNotGranted()
+
+
+def _case_event_view(grant: Grant, original: dict[str, Any]) -> View:
+    record = copy.deepcopy(original)
+    masked: list[str] = []
+    mask_personal_ids(record, grant, masked)
+    return View(record, tuple(masked))
+
+
+def case_view(caller: Caller, purpose: str, events: list[CaseEventEntry]) -> list[View]:
+    """The steps of a case a window system may follow: those of the item (事项) it serves, under
+    its `case` grant; a person applicant's id number masked unless the grant names
+    `applicant.id_number`."""
+    grant = require_case_grant(caller, purpose)
+    return [
+        _case_event_view(grant, event.record)
+        for event in events
+        if event.record.get("item_code") == purpose
+    ]
+
+
+def bind_case(
+    caller: Caller, purpose: str, holder_id: str, case_events: list[CaseEventEntry]
+) -> None:
+    """Purpose binding (目的绑定) of a 有条件共享 record: the request names its case
+    (CASE_REQUIRED), and where the gateway knows that case (its events, `case_events`), the
+    case is of the purpose's item and, when it names an applicant, of this holder
+    (CASE_MISMATCH). A case the gateway has not seen is taken at its word."""
+    if caller.case_no is None:
+        raise CaseRequired()
+    if not case_events:
+        return
+    if all(e.record.get("item_code") != purpose for e in case_events):
+        raise CaseMismatch(f"case {caller.case_no} is not a case of item {purpose}")
+    applicants = {
+        normalize(a["id_number"])
+        for e in case_events
+        if isinstance(a := e.record.get("applicant"), dict) and isinstance(a.get("id_number"), str)
+    }
+    if applicants and normalize(holder_id) not in applicants:
+        raise CaseMismatch(f"case {caller.case_no} is not a case of this holder")
+
+
+def needs_case(sharing_class: str) -> bool:
+    """Whether a record of this sharing class is served only for a named case."""
+    return sharing_class == CONDITIONAL
 
 
 def credit_lists(caller: Caller, purpose: str) -> list[str]:
@@ -226,9 +327,12 @@ def claiming_department(caller: Caller, notice: dict[str, Any], asked: str | Non
 
 
 # Feeds and webhooks: what a subscriber sees of one item of a stream, by the same grants as
-# lookups. case-events and supervision-alerts are the e-supervision feed, whole, for every
-# subscriber; notices go to their departments; certificates (their changes, deletes included)
-# to the subscribers granted the type for any purpose (`*`, or the request's Gov-Purpose).
+# lookups. case-events and supervision-alerts go to the subscribers with a `case` grant for the
+# item (`*` for every item: the e-supervision service); notices to their departments;
+# certificates (their changes, deletes included) to the subscribers granted the type. Purposes:
+# a grant for any purpose (`*`), or for the request's Gov-Purpose (webhooks have none).
+# Personal id numbers are masked in all of them unless the grant names the field. An item that
+# does not decode is shown to nobody: what it was, and so who may see it, is unknown.
 
 FeedItem = dict[str, Any]
 
@@ -237,9 +341,7 @@ def feed_view(
     grants: tuple[Grant, ...] | list[Grant], stream: str, purpose: str | None = None
 ) -> Callable[[FeedItem], FeedItem | None]:
     if stream == "notices":
-        return lambda item: (
-            item if item["event"] is not None and notice_visible(grants, item["event"]) else None
-        )
+        return lambda item: _notice_feed_item(grants, item)
     if stream == "certificates":
         usable = [
             g
@@ -247,7 +349,31 @@ def feed_view(
             if g.kind == "certificate" and g.purpose in (ANY_PURPOSE, purpose or ANY_PURPOSE)
         ]
         return lambda item: _certificate_feed_item(usable, item)
-    return lambda item: item
+    if stream in ("case-events", "supervision-alerts"):
+        cases = [g for g in grants if g.kind == "case"]
+        return lambda item: _case_feed_item(cases, purpose, item)
+    return lambda item: None  # a stream no policy names: deny by default
+
+
+def _masked_item(item: FeedItem, grant: Grant | None) -> FeedItem:
+    view_masked: list[str] = []
+    record = copy.deepcopy(item["event"])
+    mask_personal_ids(record, grant, view_masked)
+    return item | {"event": record, "masked": view_masked}
+
+
+def _notice_feed_item(grants: tuple[Grant, ...] | list[Grant], item: FeedItem) -> FeedItem | None:
+    if item["event"] is None or not notice_visible(grants, item["event"]):
+        return None
+    return _masked_item(item, None)
+
+
+def _case_feed_item(cases: list[Grant], purpose: str | None, item: FeedItem) -> FeedItem | None:
+    event = item["event"]
+    if event is None:
+        return None
+    grant = case_grant(cases, str(event.get("item_code")), purpose)
+    return None if grant is None else _masked_item(item, grant)
 
 
 def _certificate_feed_item(usable: list[Grant], item: FeedItem) -> FeedItem | None:
@@ -268,3 +394,35 @@ def _certificate_feed_item(usable: list[Grant], item: FeedItem) -> FeedItem | No
         return None
     view = _certificate_record_view(covering[0], event, sharing)
     return item | {"event": view.record, "masked": list(view.masked)}
+
+
+# Publishing: a publisher member puts on the log only what it is registered for, with times
+# that are not in the future, and never a record another source system owns.
+
+
+def may_publish(
+    scopes: list[PublishScope],
+    kind: str,
+    record: dict[str, Any],
+    *,
+    now_ms: int,
+    skew_s: float,
+    owner: str | None,
+) -> None:
+    """Refuse a pushed record: PUBLISH_NOT_REGISTERED outside the member's scopes; FUTURE_TIME
+    for a provenance time past now (and the allowed clock skew); SOURCE_MISMATCH when the
+    record (a certificate, a material, a case) is owned by another source system (`owner`)."""
+    check_scope(scopes, kind, record)
+    provenance = record.get("provenance") or {}
+    fetched = provenance.get("fetched_at")
+    if isinstance(fetched, datetime) and fetched.timestamp() * 1000 > now_ms + skew_s * 1000:
+        raise FutureTime(
+            f"provenance.fetched_at {fetched.isoformat()}: later than the gateway's clock; a "
+            "record is published once fetched"
+        )
+    source = record_source(record)
+    if owner is not None and owner != source:
+        raise SourceMismatch(
+            f"provenance.source_system {source!r}: this record belongs to another source "
+            "system and may be replaced only from it"
+        )

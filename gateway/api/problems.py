@@ -75,6 +75,18 @@ class NotFound(Refusal):
     code = "NOT_FOUND"
 
 
+class CaseRequired(Refusal):
+    """A 有条件共享 record asked for without `Gov-Case` (purpose binding)."""
+
+    code = "CASE_REQUIRED"
+
+
+class CaseMismatch(Refusal):
+    """The case of `Gov-Case` is of another item than `Gov-Purpose`, or of another holder."""
+
+    code = "CASE_MISMATCH"
+
+
 class TooMany(Refusal):
     code = "TOO_MANY"
 
@@ -129,6 +141,27 @@ KINDS: dict[str, _Kind] = {
         "Your member has no grant for this certificate type or material catalog.",
     ),
     "ROLE_REQUIRED": _Kind(403, "Role required", "Your member lacks the role this needs."),
+    "CASE_REQUIRED": _Kind(
+        400, "Case required", "有条件共享 data is served for a case: name it in Gov-Case."
+    ),
+    "CASE_MISMATCH": _Kind(
+        403,
+        "Case mismatch",
+        "The case in Gov-Case is not one of the purpose's item, or not of this holder.",
+    ),
+    "PUBLISH_NOT_REGISTERED": _Kind(
+        403,
+        "Not registered to publish this",
+        "Your member is not registered for this record kind, code and source system.",
+    ),
+    "FUTURE_TIME": _Kind(400, "Time in the future", "A provenance time is later than now."),
+    "SOURCE_MISMATCH": _Kind(
+        409, "Source mismatch", "The record belongs to another source system; it is not replaced."
+    ),
+    "EVENT_ID_CONFLICT": _Kind(
+        409, "Event id conflict", "This event id was published before with other content."
+    ),
+    "INVALID_SCOPE": _Kind(400, "Invalid scope", "The publish scope is malformed."),
     "NOT_SHARED": _Kind(403, "Not shared", "This record is not shared (不予共享)."),
     "NOT_FOUND": _Kind(404, "Not found", "Nothing here that you may see."),
     "TARGET_NOT_ALLOWED": _Kind(

@@ -47,6 +47,7 @@ from gateway.members.store import MembersStore
 from gateway.metrics import Metrics
 from gateway.notices.claims import Claims
 from gateway.notices.rules import RoutingTable, load_rules
+from gateway.publishing import PublishingStore
 from gateway.settings import Settings
 from gateway.store import open_database
 from gateway.store.files import private_dir
@@ -89,6 +90,7 @@ class Services:
     claims: Claims
     routing: RoutingTable  # 双告知 rules: which department a claimed pool notice goes to
     files: FileStore
+    publishing: PublishingStore
     materializer: Materializer | None = None
     deliverer: Deliverer | None = None
 
@@ -188,6 +190,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=SubscriptionStore(engine),
             claims=Claims(engine, log, codec),
             routing=routing,
+            publishing=PublishingStore(engine),
             refusals=RefusalTally(audit, settings.gateway.audit_refusals_interval_s),
             streams=StreamSlots(
                 settings.gateway.max_streams_per_member, settings.gateway.max_streams

@@ -13,6 +13,7 @@ from gateway.cli import (
     log,
     members,
     notices,
+    publish,
     rebuild,
     schemas,
     subscriptions,
@@ -42,6 +43,8 @@ main.add_command(db.db)
 main.add_command(connect.connect)
 main.add_command(members.keys)
 main.add_command(members.members)
+members.members.add_command(publish.publish)
+members.members.add_command(publish.unpublish)
 main.add_command(audit.audit)
 main.add_command(rebuild.rebuild)
 main.add_command(call.call)

@@ -22,7 +22,8 @@ from gateway.members.keys import (
     read_public_key,
     write_key_pair,
 )
-from gateway.members.store import ROLES, Grant, Member, MemberKey, MembersStore
+from gateway.members.store import ALL_FIELDS, ROLES, Grant, Member, MemberKey, MembersStore
+from gateway.publishing import PublishingStore, PublishScope
 from gateway.settings import Settings
 from gateway.store import open_database
 
@@ -100,17 +101,28 @@ def members() -> None:
     """Members (成员单位): the systems that may call the gateway, with roles, keys, grants."""
 
 
-def _grants(texts: tuple[str, ...]) -> list[Grant]:
+def _grants(texts: tuple[str, ...], all_fields: bool = False) -> list[Grant]:
+    """The grants; with `all_fields`, those naming no field get the all-fields marker."""
     try:
-        return [Grant.parse(text) for text in texts]
+        grants = [Grant.parse(text) for text in texts]
+        if all_fields:
+            grants = [
+                g if g.fields else Grant(g.kind, g.code, g.purpose, (ALL_FIELDS,)) for g in grants
+            ]
+        return grants
     except MembersError as exc:
         raise _fail(exc) from exc
 
 
 _GRANT_HELP = (
     "Repeatable KIND:CODE:PURPOSE[:FIELD,…]; KIND is certificate, material, credit (a list "
-    "code) or notice (a department code), PURPOSE an item code (事项编码) or '*', FIELDs "
-    "limit 有条件共享 records to those fields."
+    "code), notice (a department code) or case (an item code's case events; '*' every item), "
+    "PURPOSE an item code (事项编码) or '*', FIELDs the 有条件共享 fields shown (none: none; "
+    "personal id numbers such as holder.id_number only when named)."
+)
+_ALL_FIELDS_HELP = (
+    "Grants that name no field show every field of 有条件共享 records ('*'), personal id "
+    "numbers still masked unless named: a choice to make on purpose."
 )
 
 
@@ -121,16 +133,18 @@ _GRANT_HELP = (
 )
 @click.option("--public-key", "public_key", required=True, type=_PEM_FILE, help="PEM file.")
 @click.option("--grant", "grant_texts", multiple=True, help=_GRANT_HELP)
+@click.option("--all-fields", is_flag=True, help=_ALL_FIELDS_HELP)
 @click.option("--name", default=None, help="Display name; default: the member id.")
 def add_member(
     member_id: str,
     roles: tuple[str, ...],
     public_key: Path,
     grant_texts: tuple[str, ...],
+    all_fields: bool,
     name: str | None,
 ) -> None:
     """Register MEMBER_ID (e.g. kecheng-window) with its public key and grants."""
-    grants = _grants(grant_texts)
+    grants = _grants(grant_texts, all_fields)
     key = _member_key(public_key)
     member = _with_store(
         lambda store: store.add_member(member_id, roles, name=name, keys=[key], grants=grants)
@@ -144,9 +158,10 @@ def add_member(
 @members.command("grant")
 @click.argument("member_id")
 @click.option("--grant", "grant_texts", multiple=True, required=True, help=_GRANT_HELP)
-def grant(member_id: str, grant_texts: tuple[str, ...]) -> None:
+@click.option("--all-fields", is_flag=True, help=_ALL_FIELDS_HELP)
+def grant(member_id: str, grant_texts: tuple[str, ...], all_fields: bool) -> None:
     """Add grants to MEMBER_ID (a grant given again replaces its field list)."""
-    grants = _grants(grant_texts)
+    grants = _grants(grant_texts, all_fields)
 
     async def run(store: MembersStore) -> None:
         for item in grants:
@@ -159,9 +174,11 @@ def grant(member_id: str, grant_texts: tuple[str, ...]) -> None:
 @members.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per member.")
 def list_members(as_json: bool) -> None:
-    """Every member with its roles, keys and grants."""
+    """Every member with its roles, keys, grants and publish scopes."""
+    scopes: dict[str, list[PublishScope]] = {}
 
     async def run(store: MembersStore) -> list[tuple[Member, list[MemberKey], list[Grant]]]:
+        scopes.update(await PublishingStore(store.engine).all_scopes())
         return [
             (m, await store.keys_of(m.member_id), await store.grants_for(m.member_id))
             for m in await store.list_members()
@@ -169,6 +186,7 @@ def list_members(as_json: bool) -> None:
 
     now = datetime.now(UTC)
     for member, member_keys, grants in _with_store(run):
+        published = scopes.get(member.member_id, [])
         status = "active" if member.active else "revoked"
         key_rows = [
             {"keyid": k.keyid, "alg": k.alg, "status": k.inactive_reason(now) or "active"}
@@ -182,6 +200,7 @@ def list_members(as_json: bool) -> None:
                 "status": status,
                 "keys": key_rows,
                 "grants": [str(g) for g in grants],
+                "publishes": [str(p) for p in published],
             }
             click.echo(json.dumps(entry, ensure_ascii=False))
             continue
@@ -191,6 +210,8 @@ def list_members(as_json: bool) -> None:
             click.echo(f"  key {row['keyid']} {row['alg']} {row['status']}")
         for item in grants:
             click.echo(f"  grant {item}")
+        for scope in published:
+            click.echo(f"  publishes {scope}")
 
 
 @members.command("revoke")

@@ -1,9 +1,13 @@
 """Apply one batch of a stream to the lookup store, in one transaction (the materializer's core).
 
 Idempotent by event id: the transaction first claims the batch's event ids in `lk_applied`;
-only events whose id was new go further. Versioned streams (certificates, materials, notices,
-credit entries) keep the newest version per key, by `provenance.fetched_at` (ties go to the
-later record on the log), so an old version delivered late never overwrites a newer one.
+only events whose id was new go further (an id seen before with other content is not applied
+either: the first on the log keeps it). Versioned streams (certificates, materials, notices,
+credit entries) keep the newest version per key as `gateway.lookup.versions` orders them: only
+the key's own source system may replace or delete it, by its source version where that is
+ordered, else by `provenance.fetched_at` capped at the log's time (ties go to the later record
+on the log), so an old version delivered late, a far-future fetch time or another department's
+record never overwrites what the store has.
 
 Deletes: on streams that carry them, a `Deletion` record (a record deleted at its source) and
 the tombstone after it (a null value, which is how Kafka compaction forgets a key) remove the
@@ -18,17 +22,19 @@ be applied: it is logged (code, partition, offset), counted, and skipped, never 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.log import LogRecord, tombstone_fetched_ms
 from gateway.lookup.tables import PROJECTIONS, Projection, lk_applied, lk_deletions
+from gateway.lookup.versions import Verdict, Version, capped_fetch_ms, verdict
 from gateway.store import upsert_insert
 from gateway.store.errors import store_unavailable
 from schemas.codec import EventCodec
@@ -49,6 +55,7 @@ class StreamStats:
     applied: int = 0  # written (a later record of the same batch may have replaced it)
     duplicates: int = 0  # event id applied before: nothing to do
     stale: int = 0  # older than the version (or delete) the store already has: not applied
+    foreign: int = 0  # from another source system than the stored record's: never applied
     deleted: int = 0  # deletes (Deletion records and tombstones) that removed or kept a key out
     undecodable: int = 0  # not an event of this stream's type: skipped and logged
     batches: int = 0
@@ -68,6 +75,8 @@ class _Event:
     row: dict[str, Any] | None
     partition: int
     offset: int
+    source_system: str | None = None  # None: a tombstone (the log's own, after a Deletion)
+    source_version: str = ""
 
 
 class Projector:
@@ -137,15 +146,35 @@ class Projector:
                     f"a deletion of a {deletion['record_type']} on a stream of "
                     f"{projection.record_type}",
                 )
-            fetched = _ms(deletion["provenance"]["fetched_at"])
-            return _Event(deletion["event_id"], deletion["key"], fetched, None, *where)
+            prov = deletion["provenance"]
+            fetched = capped_fetch_ms(_ms(prov["fetched_at"]), record.timestamp_ms)
+            return _Event(
+                deletion["event_id"],
+                deletion["key"],
+                fetched,
+                None,
+                *where,
+                prov["source_system"],
+                prov["source_version"],
+            )
         if decoded.name != projection.record_type:
             raise DecodeError(
                 "WRONG_RECORD_TYPE", f"{decoded.name} on a stream of {projection.record_type}"
             )
         row = projection.row(decoded.record, record.timestamp_ms)
         key = str(row[projection.key])
-        return _Event(row["event_id"], key, row.get("fetched_ms"), row, *where)
+        if "fetched_ms" in row:
+            row["fetched_ms"] = capped_fetch_ms(row["fetched_ms"], record.timestamp_ms)
+        prov = decoded.record.get("provenance") or {}
+        return _Event(
+            row["event_id"],
+            key,
+            row.get("fetched_ms"),
+            row,
+            *where,
+            prov.get("source_system"),
+            str(prov.get("source_version", "")),
+        )
 
     async def _claim(
         self, conn: AsyncConnection, stream: str, events: list[_Event]
@@ -193,33 +222,40 @@ class Projector:
     ) -> None:
         if not events:
             return
-        key = projection.table.c[projection.key]
+        table = projection.table
+        key = table.c[projection.key]
         keys = sorted({e.key for e in events})
-        query = select(key, projection.table.c.fetched_ms, projection.table.c.event_id)
-        found = await conn.execute(query.where(key.in_(keys)))
-        stored: dict[str, tuple[int, str]] = {row[0]: (row[1], row[2]) for row in found}
-        newest: dict[str, int] = {k: fetched for k, (fetched, _) in stored.items()}
+        query = select(key, table.c.fetched_ms, table.c.event_id, table.c.source_version)
+        query = query.add_columns(table.c.record).where(key.in_(keys))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()  # another materializer (a rebalance) waits
+        stored: dict[str, tuple[int, str]] = {}
+        newest: dict[str, Version] = {}
+        for row in await conn.execute(query):
+            k, fetched, event_id, version, record = tuple(row)
+            stored[k] = (fetched, event_id)
+            newest[k] = Version(_source_system(record), version, fetched)
         if projection.deletions:
             gone = select(lk_deletions.c.record_key, lk_deletions.c.fetched_ms).where(
                 lk_deletions.c.stream == stream, lk_deletions.c.record_key.in_(keys)
             )
             for k, fetched in await conn.execute(gone):
-                newest[k] = max(newest.get(k, fetched), fetched)
+                if k not in newest or newest[k].fetched_ms < fetched:
+                    owner = newest[k].source_system if k in newest else None
+                    newest[k] = Version(owner, "", fetched)  # a delete orders by fetch time
         winners: dict[str, _Event] = {}
         for event in events:
             k = event.key
-            fetched = event.fetched_ms if event.fetched_ms is not None else newest.get(k, 0)
-            if k in newest and fetched < newest[k]:
-                stats.stale += 1
-                logger.info(
-                    "materializer: %s %s %s (event %s) is older than what the store has",
-                    projection.record_type,
-                    k,
-                    "delete" if event.row is None else "version",
-                    event.event_id,
-                )
+            fetched = event.fetched_ms
+            if fetched is None:
+                fetched = newest[k].fetched_ms if k in newest else 0
+            mine = Version(event.source_system, event.source_version, fetched)
+            found = verdict(mine, newest[k]) if k in newest else Verdict.NEWER
+            if found is not Verdict.NEWER:
+                self._not_applied(projection, event, found, stats)
                 continue
-            newest[k] = fetched
+            owner = event.source_system or (newest[k].source_system if k in newest else None)
+            newest[k] = Version(owner, event.source_version, fetched)
             winners[k] = _Event(event.event_id, k, fetched, event.row, 0, 0)
             if event.row is None:
                 stats.deleted += 1
@@ -227,7 +263,33 @@ class Projector:
                 stats.applied += 1
         deletes = [e for e in winners.values() if e.row is None]
         await self._delete(conn, stream, projection, deletes, stored)
-        await self._upsert(conn, projection, [e.row for e in winners.values() if e.row])
+        rows = [e.row for e in winners.values() if e.row]
+        await self._upsert(conn, projection, rows, stored)
+
+    @staticmethod
+    def _not_applied(
+        projection: Projection, event: _Event, found: Verdict, stats: StreamStats
+    ) -> None:
+        if found is Verdict.FOREIGN:
+            stats.foreign += 1
+            logger.warning(
+                "materializer: %s %s %s (event %s) comes from source system %s, not the "
+                "record's own: not applied",
+                projection.record_type,
+                event.key,
+                "delete" if event.row is None else "version",
+                event.event_id,
+                event.source_system,
+            )
+            return
+        stats.stale += 1
+        logger.info(
+            "materializer: %s %s %s (event %s) is older than what the store has",
+            projection.record_type,
+            event.key,
+            "delete" if event.row is None else "version",
+            event.event_id,
+        )
 
     async def _delete(
         self,
@@ -275,18 +337,51 @@ class Projector:
         await conn.execute(statement, rows)
 
     async def _upsert(
-        self, conn: AsyncConnection, projection: Projection, rows: list[dict[str, Any]]
+        self,
+        conn: AsyncConnection,
+        projection: Projection,
+        rows: list[dict[str, Any]],
+        stored: dict[str, tuple[int, str]],
     ) -> None:
+        """Insert the keys the store did not have; replace the others only if they still hold
+        the version this transaction read (compare-and-set on the event id), so a second
+        materializer sharing the store during a rebalance cannot regress a row."""
         if not rows:
             return
-        table = projection.table
-        statement = self._insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[projection.key],
-            set_={c.name: statement.excluded[c.name] for c in table.c if c.name != projection.key},
-            where=table.c.fetched_ms <= statement.excluded.fetched_ms,
-        )
-        await conn.execute(statement, rows)
+        table, name = projection.table, projection.key
+        new = [r for r in rows if r[name] not in stored]
+        known = [r for r in rows if r[name] in stored]
+        if new:
+            statement = self._insert(table).on_conflict_do_nothing(index_elements=[name])
+            await conn.execute(statement, new)
+        if known:
+            columns = [c.name for c in table.c if c.name != name]
+            statement = (
+                update(table)
+                .where(
+                    table.c[name] == bindparam("b_key"),
+                    table.c.event_id == bindparam("b_expected"),
+                )
+                .values({c: bindparam(f"b_{c}") for c in columns})
+            )
+            params = [
+                {
+                    "b_key": r[name],
+                    "b_expected": stored[r[name]][1],
+                    **{f"b_{c}": r[c] for c in columns},
+                }
+                for r in known
+            ]
+            await conn.execute(statement, params)
+
+
+def _source_system(record: str) -> str | None:
+    """The source system of a stored row's record (JSON text), if it says."""
+    try:
+        found = json.loads(record).get("provenance", {}).get("source_system")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 def _ms(value: datetime) -> int:

@@ -138,6 +138,14 @@ _CERTIFICATE = select(lk_certificates).where(lk_certificates.c.cert_id == bindpa
 _MATERIAL = select(lk_materials).where(lk_materials.c.material_id == bindparam("material_id"))
 
 
+# the table and key column of each stream's records, as `source_system_of` looks them up
+_OWNED: dict[str, tuple[Table, str]] = {
+    "certificates": (lk_certificates, "cert_id"),
+    "materials": (lk_materials, "material_id"),
+    "case-events": (lk_case_events, "case_no"),
+}
+
+
 def _check_limit(limit: int, most: int) -> None:
     if not 1 <= limit <= most:
         raise InvalidQuery(f"limit must be between 1 and {most}, not {limit}")
@@ -244,6 +252,20 @@ class LookupStore:
             .limit(limit)
         )
         return [_case_event(row) for row in await self._rows(query)]
+
+    async def source_system_of(self, stream: str, key: str) -> str | None:
+        """The source system (来源系统) that owns a record already in the store: the stored
+        certificate's or material's, or a case's first event's; None when none is stored."""
+        table, column = _OWNED[stream]
+        query = select(table.c.record).where(table.c[column] == key)
+        if table is lk_case_events:
+            query = query.order_by(lk_case_events.c.occurred_ms, lk_case_events.c.event_id)
+        rows = await self._rows(query.limit(1))
+        if not rows:
+            return None
+        provenance = json.loads(rows[0].record).get("provenance") or {}
+        found = provenance.get("source_system")
+        return found if isinstance(found, str) else None
 
     async def credit_entries(
         self, subject_id: str, list_codes: list[str], *, limit: int = MAX_CREDIT_ENTRIES

@@ -50,10 +50,16 @@ Role: TypeAlias = Literal["publisher", "consumer", "subscriber", "auditor", "adm
 ROLES: tuple[Role, ...] = get_args(Role)
 # certificate: a 证照类型; material: a 材料目录; credit: a joint-punishment list (名单代码, e.g.
 # SXBZXR) a window may check subjects against; notice: the 双告知 notices of one department
-# (its code, e.g. 330802-JTYS), which it receives and claims.
-GrantKind: TypeAlias = Literal["certificate", "material", "credit", "notice"]
+# (its code, e.g. 330802-JTYS), which it receives and claims; case: the case events (办件事件)
+# of one item (事项编码), on `GET /v1/cases/{case_no}`, the feed and webhooks (`*`: every item,
+# for an e-supervision service, 电子监察, which follows them all).
+GrantKind: TypeAlias = Literal["certificate", "material", "credit", "notice", "case"]
 GRANT_KINDS: tuple[GrantKind, ...] = get_args(GrantKind)
 ANY_PURPOSE = "*"
+ANY_CODE = "*"  # only in a `case` grant: every item's case events
+# In a grant's field list: every field of a 有条件共享 record, chosen on purpose by an operator
+# (`--all-fields`), except personal id numbers (居民身份证号码), which are shown only when named.
+ALL_FIELDS = "*"
 
 _MEMBER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 证照类型 / 材料目录 codes and 事项编码
@@ -141,7 +147,10 @@ class MemberKey:
 class Grant:
     """Permission to see one certificate type or material catalog for a purpose (事项编码).
 
-    `fields` limits a 有条件共享 record to those surface fields; None means every field.
+    `fields` are what a 有条件共享 record shows besides what is unconditional, and which
+    personal id numbers are shown: deny by default, so None (or empty) unmasks nothing;
+    `ALL_FIELDS` (`*`) unmasks every field but personal id numbers, which only their own name
+    (`holder.id_number`, `applicant.id_number`, `subject.id_number`) unmasks.
     """
 
     kind: GrantKind
@@ -152,7 +161,7 @@ class Grant:
     def __post_init__(self) -> None:
         if self.kind not in GRANT_KINDS:
             raise InvalidGrant(f"kind {self.kind!r}; use {' or '.join(GRANT_KINDS)}")
-        if not _CODE.fullmatch(self.code):
+        if not (_CODE.fullmatch(self.code) or (self.kind == "case" and self.code == ANY_CODE)):
             raise InvalidGrant(f"code {self.code!r}: 1-64 letters, digits, '.', '_', '-'")
         if self.purpose != ANY_PURPOSE and not _CODE.fullmatch(self.purpose):
             raise InvalidGrant(f"purpose {self.purpose!r}: an item code (事项编码) or '*'")
@@ -162,7 +171,8 @@ class Grant:
 
     @classmethod
     def parse(cls, text: str) -> Grant:
-        """`KIND:CODE:PURPOSE[:FIELD,FIELD…]`, e.g. `certificate:BL001:*` (the CLI form)."""
+        """`KIND:CODE:PURPOSE[:FIELD,FIELD…]`, e.g. `certificate:BL001:*:法定代表人,名称`
+        (the CLI form); the field `*` is `ALL_FIELDS`."""
         parts = text.split(":")
         if len(parts) not in (3, 4):
             raise InvalidGrant(f"{text!r}: expected KIND:CODE:PURPOSE[:FIELD,FIELD…]")

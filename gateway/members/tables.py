@@ -52,10 +52,12 @@ grants = Table(
         ForeignKey("members.member_id", name="fk_grants_member_id"),
         primary_key=True,
     ),
-    Column("kind", String(16), primary_key=True),  # certificate | material | credit | notice
+    Column("kind", String(16), primary_key=True),  # certificate | material | credit | notice | case
     Column("code", String(64), primary_key=True),
     Column("purpose", String(64), primary_key=True),
-    Column("fields", Text, nullable=True),  # JSON list; NULL: every field
+    # JSON list; NULL or []: no field beyond the unconditional ones; ["*"]: every field but
+    # personal ids (migration 0007_publishing turned the old NULL, "every field", into ["*"])
+    Column("fields", Text, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
 )
 

@@ -1,4 +1,5 @@
-"""A case's timeline (办件进程): its steps in the order they happened."""
+"""A case's timeline (办件进程): its steps in the order they happened, under a `case` grant for
+the item (事项编码) named in `Gov-Purpose`, like every other record."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ class Timeline(BaseModel):
 async def case_timeline(request: Request, case_no: CaseNoDep, caller: CaseReaderDep) -> Timeline:
     """The steps of a case of the item named in `Gov-Purpose`; any other case reads as absent."""
     purpose = policy.require_purpose(caller)
+    policy.require_case_grant(caller, purpose)  # before the lookup: the same with or without data
     events = await services(request).lookup.case_timeline(case_no)
-    views = policy.case_view(purpose, events)
+    views = policy.case_view(caller, purpose, events)
     if not views:
         raise NotFound()
     applicant = events[0].record.get("applicant")

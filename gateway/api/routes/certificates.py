@@ -6,14 +6,32 @@ from fastapi import APIRouter, Request
 
 from gateway.api import policy
 from gateway.api.auth import ConsumerDep
+from gateway.api.caller import Caller
 from gateway.api.exchange import exchange_of
 from gateway.api.inputs import CertIdDep, HolderDep, PageDep, TypeCodeDep, holder_type
 from gateway.api.paging import Item, ItemPage, visible_page
 from gateway.api.problems import NotFound, NotShared
 from gateway.api.services import services
-from gateway.lookup import CertificateEntry, Page
+from gateway.lookup import CaseEventEntry, CertificateEntry, LookupStore, Page
 
 router = APIRouter(prefix="/v1", tags=["lookups"])
+CASE_EVENTS_READ = 200  # of the case in Gov-Case, enough to know its item and applicant
+
+
+async def _case_events(lookup: LookupStore, caller: Caller) -> list[CaseEventEntry]:
+    """The events the gateway knows of the case in `Gov-Case` (none without one)."""
+    if caller.case_no is None:
+        return []
+    return await lookup.case_timeline(caller.case_no, limit=CASE_EVENTS_READ)
+
+
+def _view(
+    caller: Caller, purpose: str, entry: CertificateEntry, case: list[CaseEventEntry]
+) -> policy.View | None:
+    view = policy.certificate_view(caller, purpose, entry)
+    if view is not None and policy.needs_case(entry.sharing_class):
+        policy.bind_case(caller, purpose, entry.holder_id, case)
+    return view
 
 
 @router.get("/certificates")
@@ -28,6 +46,7 @@ async def list_certificates(
     purpose = policy.require_purpose(caller)
     codes = policy.granted_codes(caller, "certificate", purpose, type_code)
     lookup = services(request).lookup
+    case = await _case_events(lookup, caller)
 
     async def fetch(code: str, after: str | None, limit: int) -> Page[CertificateEntry]:
         return await lookup.certificates_by_holder(holder_id, code, limit=limit, after=after)
@@ -37,7 +56,7 @@ async def list_certificates(
         codes,
         page.after,
         page.limit,
-        lambda entry: policy.certificate_view(caller, purpose, entry),
+        lambda entry: _view(caller, purpose, entry, case),
         lambda entry: (entry.type_code, entry.cert_id),
     )
 
@@ -56,7 +75,7 @@ async def get_certificate(
         raise NotFound()
     exchange = exchange_of(request.scope)
     exchange.holder_id, exchange.holder_type = entry.holder_id, holder_type(entry.holder_id)
-    view = policy.certificate_view(caller, purpose, entry)
+    view = _view(caller, purpose, entry, await _case_events(services(request).lookup, caller))
     if view is None:
         raise NotShared()
     return Item(record=view.record, masked=list(view.masked))

@@ -2,11 +2,19 @@
 
 The body is a canonical record as JSON (times RFC 3339, dates ISO 8601). It is checked
 against its schema and its identifiers (schemas.checks) before anything is appended: a record
-with errors is refused as a whole, 422 with every field error, and the log is untouched.
+with errors is refused as a whole, 422 with every field error, and the log is untouched. Then
+the publisher is held to its registration (`gateway.api.policy.may_publish`): only the kinds,
+codes and source systems it is registered for (403 PUBLISH_NOT_REGISTERED), no provenance time
+in the future (400 FUTURE_TIME), never over a record another source system owns (409
+SOURCE_MISMATCH), and an event id stands for one content only (409 EVENT_ID_CONFLICT; the
+same record again is accepted, a retry).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -15,17 +23,20 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from fastavro.schema import expand_schema
 
+from gateway.api import policy
 from gateway.api.auth import PublisherDep
 from gateway.api.exchange import exchange_of
 from gateway.api.inputs import holder_type, json_object
 from gateway.api.problems import InvalidEvent, NotFound
 from gateway.api.services import Services, services
 from schemas.checks import check_record
+from schemas.codec import to_jsonable
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 KINDS = {"certificates": "Certificate", "materials": "Material", "case-events": "CaseEvent"}
 _PARTY = {"Certificate": "holder", "Material": "holder", "CaseEvent": "applicant"}
+_KEY = {"Certificate": "cert_id", "Material": "material_id", "CaseEvent": "case_no"}
 
 
 async def kind_path(kind: Annotated[str, Path(description=", ".join(KINDS))]) -> str:
@@ -109,6 +120,17 @@ async def publish_event(
         exchange.holder_id, exchange.holder_type = number, holder_type(number)
     if errors:
         raise InvalidEvent(f"{len(errors)} field errors; nothing was appended", errors=errors)
+    policy.may_publish(
+        await svc.publishing.scopes_of(caller.member_id),
+        kind,
+        record,
+        now_ms=int(time.time() * 1000),
+        skew_s=svc.settings.gateway.clock_skew_s,
+        owner=await svc.lookup.source_system_of(kind, str(record[_KEY[name]])),
+    )
+    content = json.dumps(to_jsonable(record), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    await svc.publishing.claim_event(str(record["event_id"]), kind, digest, caller.member_id)
     appended = (await svc.log.append(kind, [svc.codec.encode(name, record)]))[0]
     return JSONResponse(
         {

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from gateway.audit import tables as _audit_tables  # noqa: F401
 from gateway.lookup import tables as _lookup_tables  # noqa: F401
 from gateway.members import tables as _members_tables  # noqa: F401
+from gateway.publishing import tables as _publishing_tables  # noqa: F401
 from gateway.settings import Settings
 from gateway.store.tables import metadata
 from gateway.webhooks import tables as _webhooks_tables  # noqa: F401

@@ -24,6 +24,7 @@ from gateway.audit.chain import GENESIS
 from gateway.lookup import replay
 from gateway.members.keys import Algorithm, PrivateKey, generate_private_key, key_id
 from gateway.members.store import Grant
+from gateway.publishing import PublishScope
 from gateway.settings import DatabaseSettings, GatewaySettings, Settings
 from gateway.signatures import encode_url, sign_request
 from gateway.signatures.digests import DigestAlgorithm
@@ -33,6 +34,16 @@ from schemas.codec import EventCodec
 
 STREAM_OF = {"Certificate": "certificates", "Material": "materials", "CaseEvent": "case-events"}
 PURPOSE = "11330802002493025K3330111703000"  # 事项编码 of the samples' case events
+# What the samples' departments publish (tests.samples): a publisher of the fixtures is
+# registered for these unless a test says otherwise.
+# Gov-Case sent by default: a case the gateway has not seen (so it binds nothing), which
+# 有条件共享 lookups need; tests of purpose binding send their own, or None.
+DEFAULT_CASE = "SL-UNSEEN-0001"
+SAMPLE_SCOPES = (
+    PublishScope("certificates", "*", "scjg-djxt"),
+    PublishScope("materials", "*", "fgw-tzxm"),
+    PublishScope("case-events", "*", "fgw-tzxm"),
+)
 codec = EventCodec()
 
 
@@ -94,12 +105,17 @@ class Gateway:
         *roles: str,
         grants: tuple[Grant, ...] = (),
         alg: Algorithm | None = None,
+        publishes: tuple[PublishScope, ...] | None = None,
     ) -> Signer:
-        """A member with a fresh key of `alg` (the profile's by default)."""
+        """A member with a fresh key of `alg` (the profile's by default); a publisher
+        registered for `publishes` (the samples' scopes by default)."""
         key = generate_private_key(alg or self.profile.member_alg)
         await self.services.members.add_member(
             member_id, roles, keys=[key.public_key()], grants=grants
         )
+        if "publisher" in roles:
+            scopes = SAMPLE_SCOPES if publishes is None else publishes
+            await self.services.publishing.register(member_id, scopes)
         self.members[member_id] = signer = Signer(member_id, key)
         return signer
 
@@ -116,7 +132,7 @@ class Gateway:
         signer: Signer | None,
         *,
         purpose: str | None = PURPOSE,
-        case: str | None = None,
+        case: str | None = DEFAULT_CASE,
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
         created: int | None = None,

@@ -20,11 +20,14 @@ from gateway.api.problems import InvalidInput
 from gateway.feeds import InvalidCursor, decode_cursor, encode_cursor
 from gateway.lookup.store import decode_cursor as decode_store_cursor
 from gateway.lookup.store import encode_cursor as encode_store_cursor
+from gateway.members.store import Grant as _Grant
 from schemas.codec import to_jsonable
 from schemas.errors import GovgateError
 from tests.gateway.api.conftest import Gateway
 from tests.gateway.api.test_auth import assert_problem
 from tests.samples import certificate, person
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 FEED = "/v1/feeds/case-events"
 SSE = {"Accept": "text/event-stream"}
@@ -32,7 +35,7 @@ SSE = {"Accept": "text/event-stream"}
 
 @pytest.fixture
 async def members(gw: Gateway) -> Gateway:
-    await gw.add_member("sup", "subscriber")
+    await gw.add_member("sup", "subscriber", grants=(EVERY_CASE,))
     await gw.add_member("dept", "publisher")
     await gw.add_member("auditor", "auditor")
     return gw

@@ -71,19 +71,20 @@ async def test_newer_version_replaces_and_older_redelivery_does_not(env: Env) ->
     late = [
         cert_version("C-2", 1),  # applied before
         cert_version("C-2", 3),
-        cert_version("C-2", 9, fetched=FETCHED),  # fetched before v3 (a clock behind)
+        cert_version("C-2", 9, fetched=FETCHED),  # fetched before v3 (a clock behind) …
+        cert_version("C-2", 4),  # … yet the source's own version orders them: 9 wins
     ]
     await env.publish("Certificate", late)
     records = [r async for r in env.log.iterate("certificates") if r.key == b"C-2"]
-    second = await Projector(env.engine).apply("certificates", records[-3:])  # one batch
+    second = await Projector(env.engine).apply("certificates", records[-4:])  # one batch
 
     store = LookupStore(env.engine)
     one, two = await store.certificate("C-1"), await store.certificate("C-2")
     assert one is not None and two is not None
     assert (one.status, one.event_id) == ("REVOKED", v2["event_id"])
-    assert two.record["provenance"]["source_version"] == "3"
+    assert two.record["provenance"]["source_version"] == "9"
     assert (first["certificates"].duplicates, first["certificates"].stale) == (1, 1)
-    assert (second.duplicates, second.applied, second.stale) == (1, 1, 1)
+    assert (second.duplicates, second.applied, second.stale) == (1, 2, 1)
 
 
 async def test_applying_the_same_events_twice_changes_nothing(env: Env) -> None:

@@ -13,6 +13,7 @@ import httpx
 
 from gateway.client import GatewayClient
 from gateway.log import OutRecord
+from gateway.members.store import Grant as _Grant
 from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.runner import supervise
 from gateway.supervision.sources import CaseSource, FeedSource
@@ -22,6 +23,8 @@ from schemas.codec import EventCodec
 from tests.gateway.api import conftest as api
 from tests.gateway.api.conftest import Gateway, Signer
 from tests.gateway.supervision.cases import at, event
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 gw = api.gw
 profile = api.profile  # which algorithms `gw` uses: the default, Ed25519
@@ -61,7 +64,7 @@ async def run_feed_once(
 
 
 async def test_cards_from_the_http_feed(gw: Gateway, tmp_path: Path) -> None:  # noqa: F811
-    member = await gw.add_member("esup", "subscriber")
+    member = await gw.add_member("esup", "subscriber", grants=(EVERY_CASE,))
     state = f"sqlite:///{tmp_path / 'supervise.db'}"
     log = gw.services.log
     events = [
@@ -91,7 +94,7 @@ async def test_cards_from_the_http_feed(gw: Gateway, tmp_path: Path) -> None:  #
 
 
 async def test_cards_are_on_the_supervision_alerts_feed(gw: Gateway, tmp_path: Path) -> None:  # noqa: F811
-    member = await gw.add_member("esup", "subscriber")
+    member = await gw.add_member("esup", "subscriber", grants=(EVERY_CASE,))
     record = event("A1", "ACCEPTED", "2026-09-28")
     await gw.services.log.append("case-events", [codec.encode("CaseEvent", record)])
     await run_feed_once(gw, member, f"sqlite:///{tmp_path / 's.db'}", at("2026-10-16"), True)

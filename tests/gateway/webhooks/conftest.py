@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from gateway.api.app import create_app
 from gateway.members.keys import PublicKey, jwks, keys_from_jwks
+from gateway.members.store import Grant as _Grant
 from gateway.settings import (
     DatabaseSettings,
     GatewaySettings,
@@ -36,6 +37,8 @@ from schemas.codec import EventCodec
 from tests.conftest import Broker, free_port
 from tests.gateway.api.conftest import PROFILES, Gateway, Profile, reset_postgres
 from tests.samples import case_event
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 codec = EventCodec()
 RECEIVER_PATH = "/回调/电子监察"  # non-ASCII on purpose: signed percent-encoded
@@ -309,5 +312,5 @@ async def hooks(
     make_hooks: Callable[..., contextlib.AbstractAsyncContextManager[Hooks]],
 ) -> AsyncIterator[Hooks]:
     async with make_hooks() as found:
-        await found.add_member("sup", "subscriber")
+        await found.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         yield found

@@ -23,6 +23,7 @@ import uvicorn
 from click.testing import CliRunner
 
 from gateway.cli import main
+from gateway.members.store import Grant as _Grant
 from gateway.webhooks.errors import TargetNotAllowed
 from gateway.webhooks.pinning import PinnedTransport
 from gateway.webhooks.targets import address_refusal, parse_networks
@@ -34,6 +35,8 @@ from tests.gateway.webhooks.conftest import (
     case_events,
     until,
 )
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 
 @pytest.mark.parametrize(
@@ -107,7 +110,7 @@ async def test_a_narrower_host_list_after_a_restart_pauses_old_subscriptions(
         "allowed_networks": ("127.0.0.0/8", "::1/128"),  # localhost may resolve to ::1 too
     }
     async with make_hooks(**wide) as hooks:
-        await hooks.add_member("sup", "subscriber")
+        await hooks.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         sub = await hooks.subscribe(receiver, target_url=localhost_url(receiver))
         await hooks.append(case_events(2, 1))
         await until(lambda: len(receiver.events) == 2)
@@ -142,7 +145,7 @@ async def test_an_address_outside_the_allowed_networks_pauses_at_delivery(
 ) -> None:
     await receiver.start()
     async with make_hooks() as hooks:  # 127.0.0.0/8 allowed
-        await hooks.add_member("sup", "subscriber")
+        await hooks.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         sub = await hooks.subscribe(receiver)
         sup = hooks.members["sup"]
     async with make_hooks(allowed_networks=()) as hooks:  # public addresses only

@@ -10,16 +10,19 @@ from click.testing import CliRunner
 
 from gateway.cli.subscriptions import subscriptions
 from gateway.feeds import Filter
+from gateway.members.store import Grant as _Grant
 from gateway.members.store import MembersStore
 from gateway.settings import Settings
 from gateway.store import open_database
 from gateway.webhooks.store import SubscriptionStore
 
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
+
 
 def make_subscription(data_dir: Path) -> str:
     async def run() -> str:
         async with open_database(Settings(data_dir=data_dir)) as engine:
-            await MembersStore(engine).add_member("sup", ["subscriber"])
+            await MembersStore(engine).add_member("sup", ["subscriber"], grants=[EVERY_CASE])
             store = SubscriptionStore(engine)
             sub = await store.create(
                 "sup", "case-events", "http://h/x?token=secret", Filter(), {0: 7}

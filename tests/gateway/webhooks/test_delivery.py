@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.members.keys import algorithm_of
+from gateway.members.store import Grant as _Grant
 from tests.gateway.api.conftest import PROFILES, SM_ONLY
 from tests.gateway.webhooks.conftest import (
     Hooks,
@@ -21,6 +22,8 @@ from tests.gateway.webhooks.conftest import (
     until,
     webhook_settings,
 )
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 MakeHooks = Callable[..., contextlib.AbstractAsyncContextManager[Hooks]]
 
@@ -79,7 +82,7 @@ async def test_an_sm_only_gateway_signs_deliveries_with_sm2_and_sm3(
     settings = base.model_copy(update={"gateway": sm_only})
     async with open_hooks(settings, receiver, profile) as hooks:
         assert algorithm_of(hooks.services.keys.private_key) == "sm2-sm3"
-        await hooks.add_member("sup", "subscriber")
+        await hooks.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         await receiver.start()
         await hooks.subscribe(receiver, start="beginning")
         sent = case_events(2, 2)
@@ -114,7 +117,7 @@ async def test_pauses_after_repeated_failure_and_resumes_losing_nothing(
     make_hooks: MakeHooks, receiver: Receiver
 ) -> None:
     async with make_hooks(max_failures=3) as hooks:
-        await hooks.add_member("sup", "subscriber")
+        await hooks.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         sub = await hooks.subscribe(receiver)
         sent = case_events(3, 3)
         await hooks.append(sent)
@@ -157,7 +160,7 @@ async def test_two_workers_never_deliver_one_subscription_at_once(
     receiver.delay = 0.02
     await receiver.start()
     async with make_hooks(batch_size=1) as first, make_hooks(batch_size=1) as second:
-        await first.add_member("sup", "subscriber")
+        await first.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         subs = [await first.subscribe(receiver) for _ in range(2)]
         sent = case_events(3, 5)
         await second.append(sent)
@@ -176,7 +179,7 @@ async def test_a_receiver_slower_than_the_timeout_gets_the_same_events_again(
     receiver.delay = 1.0  # it answers after the gateway gave up
     await receiver.start()
     async with make_hooks(timeout_s=0.3, lease_s=1.0) as hooks:
-        await hooks.add_member("sup", "subscriber")
+        await hooks.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         sub = await hooks.subscribe(receiver)
         sent = case_events(2, 2)
         await hooks.append(sent)

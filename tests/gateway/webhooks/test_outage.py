@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from gateway.members.store import Grant as _Grant
 from gateway.settings import DatabaseSettings
 from tests.gateway.api.conftest import reset_postgres
 from tests.gateway.webhooks.conftest import (
@@ -23,6 +24,8 @@ from tests.gateway.webhooks.conftest import (
     webhook_settings,
 )
 from tests.tcp_proxy import TcpProxy
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 OUTAGE_S = 4.0
 
@@ -46,7 +49,7 @@ async def test_a_database_outage_is_waited_out_quietly_and_loses_nothing(
     sent = case_events(3, 4)
     try:
         async with open_hooks(settings, receiver) as hooks:
-            await hooks.add_member("sup", "subscriber")
+            await hooks.add_member("sup", "subscriber", grants=(EVERY_CASE,))
             sub = await hooks.subscribe(receiver)
             await hooks.append(sent[:6])
             await until(lambda: len(set(receiver.ids())) >= 6)

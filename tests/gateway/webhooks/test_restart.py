@@ -24,6 +24,7 @@ import pytest
 from gateway.client import GatewayClient
 from gateway.log import open_log
 from gateway.members.keys import generate_private_key, keys_from_jwks
+from gateway.members.store import Grant as _Grant
 from gateway.members.store import MembersStore
 from gateway.settings import KafkaSettings, Settings
 from gateway.store import open_database
@@ -36,6 +37,8 @@ from tests.gateway.webhooks.conftest import (
     until,
 )
 from tests.samples import company
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 AUDIT_SECRET = "test-audit-secret-0123456789"
 
@@ -121,7 +124,9 @@ async def test_a_gateway_killed_during_deliveries_loses_nothing(
     key = generate_private_key("ed25519")
     sent = case_events(4, 10)
     async with open_database(settings) as engine, open_log(settings, engine, wait=10) as log:
-        await MembersStore(engine).add_member("sup", ["subscriber"], keys=[key.public_key()])
+        await MembersStore(engine).add_member(
+            "sup", ["subscriber"], keys=[key.public_key()], grants=[EVERY_CASE]
+        )
         with gateway_process(govgate_bin, env, output) as first:
             await wait_serving(base, first, output)
             async with httpx.AsyncClient() as http:

@@ -10,11 +10,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.feeds import Filter
+from gateway.members.store import Grant as _Grant
 from gateway.members.store import MembersStore
 from gateway.settings import DatabaseSettings, Settings
 from gateway.store import open_database
 from gateway.webhooks.store import SubscriptionStore
 from tests.gateway.api.conftest import reset_postgres
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -34,7 +37,7 @@ async def engine(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterato
         url = str(request.getfixturevalue("pg_url"))
         await reset_postgres(url)
     async with open_database(Settings(data_dir=data_dir, database=DatabaseSettings(url=url))) as e:
-        await MembersStore(e).add_member("sup", ["subscriber"])
+        await MembersStore(e).add_member("sup", ["subscriber"], grants=[EVERY_CASE])
         yield e
 
 

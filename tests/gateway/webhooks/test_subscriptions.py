@@ -9,8 +9,11 @@ import pytest
 
 from gateway.client import GatewayClient
 from gateway.feeds import decode_cursor, encode_cursor
+from gateway.members.store import Grant as _Grant
 from gateway.signatures.errors import DigestMismatch
 from tests.gateway.webhooks.conftest import Hooks, Receiver, case_events, until
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 pytestmark = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
@@ -20,7 +23,7 @@ SUBS = "/v1/subscriptions"
 
 @pytest.fixture
 async def api(hooks: Hooks) -> Hooks:
-    await hooks.add_member("other", "subscriber")
+    await hooks.add_member("other", "subscriber", grants=(EVERY_CASE,))
     await hooks.add_member("window", "consumer")
     return hooks
 
@@ -149,7 +152,7 @@ async def test_other_refusals(api: Hooks, receiver: Receiver) -> None:
 
 async def test_a_member_may_have_only_so_many(make_hooks: Any, receiver: Receiver) -> None:
     async with make_hooks(max_per_member=2) as api:
-        await api.add_member("sup", "subscriber")
+        await api.add_member("sup", "subscriber", grants=(EVERY_CASE,))
         await api.subscribe(receiver)
         await api.subscribe(receiver)
         body = {"stream": "case-events", "target_url": receiver.url}

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from gateway.audit.tables import audit_rows
 from gateway.feeds import Filter, decode_cursor, encode_cursor, read_page
 from gateway.log import EventLog, open_log
+from gateway.members.store import Grant as _Grant
 from gateway.signatures import verify_response
 from gateway.store import open_database
 from schemas.codec import EventCodec
@@ -25,12 +26,14 @@ from tests.gateway.api.conftest import Gateway
 from tests.gateway.log.conftest import settings_for
 from tests.samples import case_event
 
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
+
 FEED = "/v1/feeds/case-events"
 
 
 @pytest.fixture
 async def sub(gw: Gateway) -> Gateway:
-    await gw.add_member("sup", "subscriber")
+    await gw.add_member("sup", "subscriber", grants=(EVERY_CASE,))
     await gw.add_member("window", "consumer")
     return gw
 

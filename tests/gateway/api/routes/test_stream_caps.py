@@ -18,10 +18,13 @@ import uvicorn
 
 from gateway.api.app import create_app
 from gateway.members.store import Grant
+from gateway.members.store import Grant as _Grant
 from tests.conftest import free_port
 from tests.gateway.api.conftest import Gateway, gateway_settings
 from tests.gateway.api.test_auth import assert_problem
 from tests.samples import certificate, company
+
+EVERY_CASE = _Grant("case", "*")  # the e-supervision feed: every item's case events
 
 FEED = "/v1/feeds/case-events"
 SSE = {"Accept": "text/event-stream"}
@@ -41,8 +44,8 @@ async def served(data_dir: Path) -> AsyncIterator[tuple[Gateway, str]]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as local:
             gw = Gateway(app, local)
-            await gw.add_member("sup", "subscriber")
-            await gw.add_member("sup2", "subscriber")
+            await gw.add_member("sup", "subscriber", grants=(EVERY_CASE,))
+            await gw.add_member("sup2", "subscriber", grants=(EVERY_CASE,))
             await gw.add_member("window", "consumer", grants=(Grant("certificate", "YYZZ"),))
             await gw.publish("Certificate", certificate())
             try:
