@@ -198,7 +198,7 @@ def signed_pool(
     key = read_private_key(data_dir / KEY_FILE)
     keyid = key_id(key)
     rng = random.Random(1)
-    asked = {"Gov-Purpose": PURPOSE}
+    asked = {"Gov-Purpose": PURPOSE, "Gov-Case": "SL-BENCH-0001"}  # 有条件共享: bound to a case
     if profile == "sm2":
         asked["Want-Content-Digest"] = "sm3=10"
     pool = []

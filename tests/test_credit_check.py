@@ -102,8 +102,9 @@ async def test_a_check_needs_a_credit_grant_for_the_purpose_and_masks_persons(
         and "*" in (entry["record"]["subject"]["id_number"])
     )
     assert entry["masked"] == ["subject.id_number"] and answer["restricted"] is True
-    whole = await flow.member("whole", "consumer", grants=(Grant("credit", "SXBZXR", PURPOSE),))
-    async with flow.client(whole) as gw:  # a grant without field limits shows every field
+    named = Grant("credit", "SXBZXR", PURPOSE, ("*", "subject.id_number"))
+    whole = await flow.member("whole", "consumer", grants=(named,))
+    async with flow.client(whole) as gw:  # a grant naming the id number shows it
         unmasked = (await gw.credit(person, "ZTB", purpose=PURPOSE)).data["entries"][0]
     assert unmasked["record"]["subject"]["id_number"] == person and unmasked["masked"] == []
     async with flow.client(other) as gw:  # granted another list: this one is not looked at

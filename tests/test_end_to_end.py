@@ -57,7 +57,7 @@ async def test_a_pulled_licence_reaches_a_window_system(
     window = await gw.add_member("window", "consumer", grants=(Grant("certificate", "YYZZ"),))
     portal = await gw.add_member("portal", "auditor")
     async with GatewayClient(url, member_id="window", private_key=window.key) as client:
-        answer = await client.certificates(holder, "YYZZ", purpose=PURPOSE)
+        answer = await client.certificates(holder, "YYZZ", purpose=PURPOSE, case="SL-UNSEEN-1")
     [item] = answer.data["items"]
     assert item["record"]["cert_id"] == pulled["cert_id"]
     assert item["record"]["provenance"]["connector"] == "scjg-yyzz"

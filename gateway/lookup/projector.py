@@ -165,7 +165,7 @@ class Projector:
         key = str(row[projection.key])
         if "fetched_ms" in row:
             row["fetched_ms"] = capped_fetch_ms(row["fetched_ms"], record.timestamp_ms)
-        prov = decoded.record.get("provenance") or {}
+        prov = (decoded.record.get("provenance") or {}) if projection.owned else {}
         return _Event(
             row["event_id"],
             key,
@@ -234,7 +234,10 @@ class Projector:
         for row in await conn.execute(query):
             k, fetched, event_id, version, record = tuple(row)
             stored[k] = (fetched, event_id)
-            newest[k] = Version(_source_system(record), version, fetched)
+            if projection.owned:
+                newest[k] = Version(_source_system(record), version, fetched)
+            else:
+                newest[k] = Version(None, "", fetched)
         if projection.deletions:
             gone = select(lk_deletions.c.record_key, lk_deletions.c.fetched_ms).where(
                 lk_deletions.c.stream == stream, lk_deletions.c.record_key.in_(keys)

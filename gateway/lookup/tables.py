@@ -262,6 +262,10 @@ class Projection:
     row: Callable[[dict[str, Any], int], dict[str, Any]]
     versioned: bool  # newest version per key (else: every event is a row of its own)
     deletions: bool = False  # `Deletion` records and tombstones remove a key's row
+    # Published by department sources, each record owned by its source system and ordered by
+    # its source's version (`gateway.lookup.versions`); else (notices, which the gateway's own
+    # router and claims write, as two source systems) ordered by fetch time alone.
+    owned: bool = True
 
 
 PROJECTIONS = {
@@ -274,7 +278,9 @@ PROJECTIONS = {
     "credit-entries": Projection(
         "CreditEntry", lk_credit_entries, "entry_id", _credit_entry_row, True, deletions=True
     ),
-    "notices": Projection("Notice", lk_notices, "notice_id", _notice_row, versioned=True),
+    "notices": Projection(
+        "Notice", lk_notices, "notice_id", _notice_row, versioned=True, owned=False
+    ),
     "case-events": Projection(
         "CaseEvent", lk_case_events, "event_id", _case_event_row, versioned=False
     ),

@@ -145,7 +145,7 @@ class TestSMOnly:
 
         class Message:
             method, url = "GET", f"http://gateway{LIST}"
-            headers = {"Gov-Purpose": PURPOSE}
+            headers = {"Gov-Purpose": PURPOSE, "Gov-Case": "SL-UNSEEN-0001"}
 
         message = Message()
         signer = HTTPMessageSigner(signature_algorithm=SM2_SM3, key_resolver=one_key("-"))
@@ -154,7 +154,14 @@ class TestSMOnly:
             key_id=key_id(public),
             nonce="tongsuo-nonce-1",
             label="govgate",
-            covered_component_ids=("@method", "@authority", "@path", "@query", "gov-purpose"),
+            covered_component_ids=(
+                "@method",
+                "@authority",
+                "@path",
+                "@query",
+                "gov-purpose",
+                "gov-case",
+            ),
         )
         signature = der_to_raw(tongsuo_sign(private_pem, prepared.signature_base))
         signer.apply(message, prepared, signature)

@@ -175,5 +175,15 @@ async def test_no_pushed_body_makes_a_500(
     target[name] = value
     body = json.dumps(record, ensure_ascii=True).encode()
     answer = await members.call("POST", f"/v1/events/{kind}", "dept", purpose=None, body=body)
-    assert answer.status_code in (202, 400, 422), answer.text
-    assert answer.status_code == 202 or answer.json()["code"] in ("INVALID_INPUT", "INVALID_EVENT")
+    assert answer.status_code in (202, 400, 403, 409, 422), answer.text
+    # a fuzzed code or source system is outside the publisher's scopes; a fuzzed time may be
+    # in the future; a fuzzed field changes the content behind the sample's event id
+    refusals = (
+        "INVALID_INPUT",
+        "INVALID_EVENT",
+        "EVENT_ID_CONFLICT",
+        "PUBLISH_NOT_REGISTERED",
+        "FUTURE_TIME",
+        "SOURCE_MISMATCH",
+    )
+    assert answer.status_code == 202 or answer.json()["code"] in refusals

@@ -93,9 +93,14 @@ async def test_conditional_fields_outside_the_grant_are_masked(gw: Gateway) -> N
 
     free = (await gw.call("GET", "/v1/certificates/C-FREE")).json()
     assert free["masked"] == [] and free["record"]["holder"]["id_number"] == HOLDER
-    # a grant without a field list shows every field of a conditional certificate
+    # a grant without a field list shows no field of a conditional certificate (#12.8) …
+    bare = (await gw.call("GET", "/v1/certificates/C-COND", member="wide")).json()
+    assert set(bare["record"]["surface_fields"].values()) == {"***"}
+    # … and one with the all-fields marker every field but the holder's id number
+    await gw.services.members.add_grant("wide", Grant("certificate", "YYZZ", "*", ("*",)))
     whole = (await gw.call("GET", "/v1/certificates/C-COND", member="wide")).json()
-    assert whole["masked"] == [] and whole["record"]["surface_fields"]["address"] == "荷花街道"
+    assert whole["masked"] == ["holder.id_number"]
+    assert whole["record"]["surface_fields"]["address"] == "荷花街道"
     # the holder's id number is shown when the grant names it
     await gw.services.members.add_grant(
         "window", Grant("certificate", "YYZZ", PURPOSE, ("legal_rep", "holder.id_number"))
@@ -165,13 +170,14 @@ async def test_materials_by_catalog_grant(gw: Gateway) -> None:
     holder = person()["id_number"]
     items = (await gw.call("GET", f"/v1/materials?holder_id={holder}")).json()["items"]
     assert [i["record"]["material_id"] for i in items] == ["M-0001"]
-    assert items[0]["masked"] == []  # the grant names no fields: all of them
+    assert items[0]["masked"] == ["holder.id_number"]  # a person's id: shown only if named
     refused = await gw.call("GET", f"/v1/materials?holder_id={holder}&catalog_code=CL-0002")
     assert_problem(refused, 403, "TYPE_NOT_GRANTED")
 
 
 async def test_a_case_timeline_for_its_item(gw: Gateway) -> None:
-    await gw.add_member("window", "consumer")
+    grants = (Grant("case", PURPOSE), Grant("case", "ITEM-X"))
+    await gw.add_member("window", "consumer", grants=grants)
     case_no = "SL330802202611230001"
     await gw.publish("CaseEvent", case_event(case_no), case_event(case_no, "COMPLETED", "2"))
     timeline = (await gw.call("GET", f"/v1/cases/{case_no}", case=case_no)).json()

@@ -89,7 +89,7 @@ async def _lookup(url: str, key: PrivateKey, cert_id: str) -> int:
     # the test compares its count with the gateway's.
     async with GatewayClient(url, member_id="window", private_key=key, timeout=120) as client:
         try:
-            answer = await client.certificate(cert_id, purpose=PURPOSE)
+            answer = await client.certificate(cert_id, purpose=PURPOSE, case="SL-UNSEEN-1")
         except GatewayRefused as refused:
             return refused.status
     assert answer.data["record"]["cert_id"] == cert_id and answer.verified is not None
@@ -100,7 +100,11 @@ async def _replayed(url: str, key: PrivateKey, copies: int) -> Counter[int]:
     """One signed request sent `copies` times at once, each on a connection of its own."""
     target = f"{url}/v1/certificates/{CERTS[0]}"
     headers = sign_request(
-        "GET", target, {"Gov-Purpose": PURPOSE}, keyid=key_id(key), private_key=key
+        "GET",
+        target,
+        {"Gov-Purpose": PURPOSE, "Gov-Case": "SL-UNSEEN-1"},
+        keyid=key_id(key),
+        private_key=key,
     )
 
     async def send() -> int:
