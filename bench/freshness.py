@@ -95,7 +95,7 @@ async def prepare(work: Path, db_url: str, rows: int) -> Any:
     """The department table with `rows` historic rows; the subscriber member and its key."""
     from connectors.simulators.fgw import FgwSimulator
     from gateway.members.keys import generate_private_key
-    from gateway.members.store import MembersStore
+    from gateway.members.store import Grant, MembersStore
     from gateway.settings import Settings
     from gateway.store import open_database
 
@@ -107,7 +107,10 @@ async def prepare(work: Path, db_url: str, rows: int) -> Any:
         await sim.close()
     key = generate_private_key("ed25519")
     async with open_database(Settings(data_dir=work / "gateway")) as engine:
-        await MembersStore(engine).add_member(MEMBER, ["subscriber"], keys=[key.public_key()])
+        every_case = Grant("case", "*")  # the e-supervision feed: every item's case events
+        await MembersStore(engine).add_member(
+            MEMBER, ["subscriber"], keys=[key.public_key()], grants=[every_case]
+        )
     return key
 
 
@@ -307,6 +310,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             children.append(spawn(["up"], env, work / "gateway", logs["gateway"]))
             if not _wait_for_port(port, 60):
                 raise RuntimeError("the gateway did not listen:\n" + logs["gateway"].read_text())
+            register = ["connect", "register", CONNECTOR]  # it runs as 发改's publisher
+            if spawn(register, env, work / "connector", logs["connector"]).wait(60) != 0:
+                raise RuntimeError("connect register failed:\n" + logs["connector"].read_text())
             children.append(
                 spawn(["connect", "run", CONNECTOR], env, work / "connector", logs["connector"])
             )

@@ -3,6 +3,7 @@
 ```yaml
 name: fgw-tzxm                       # connector name (offsets, status, dead letters)
 source_system: fgw-tzxm              # provenance and event ids
+publisher: fgw                       # the department's publisher member it publishes as
 source: {kind: sql, url: "${FGW_DB_URL}", table: TZXM_SPBJ, ...}
 target: {record: CaseEvent, stream: case-events}
 fields:
@@ -132,6 +133,10 @@ class ConnectorSpec(MappingSpec):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     description: str = ""
     source: dict[str, Any]  # `kind` + the source's own settings, validated by that source
+    # The department's publisher member (成员单位) whose publish scopes bound what this
+    # connector may put on the log; a connector without one, or whose member is not registered
+    # for its stream and source system, does not start (`govgate connect register`).
+    publisher: str | None = Field(default=None, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
     @property
     def source_kind(self) -> str:

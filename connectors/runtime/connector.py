@@ -85,14 +85,20 @@ class ConnectorRuntime:
         workers: int = 0,
         files: FileStore | None = None,
         max_file_bytes: int = 100 * 1024 * 1024,
+        publishes: frozenset[str] | None = None,
     ) -> None:
+        """`publishes`: the codes the connector's publisher member is registered for on its
+        stream and source system (`connectors.runtime.host.publish_codes`): none, and the
+        connector does not start; None checks nothing (tests and benchmarks that build a
+        runtime themselves)."""
         self.spec = spec
+        self.publishes = publishes
         self.source = source
         self.log = log
         self.offsets = offsets
         self.status = status
         self.codec = codec or EventCodec()
-        self.converter = BatchConverter(spec, self.codec)
+        self.converter = BatchConverter(spec, self.codec, publishes)
         self.workers = workers
         self.state = ConnectorState(spec.name)
         self.on_batch = on_batch
@@ -119,6 +125,12 @@ class ConnectorRuntime:
         if (status := self.status) is not None:
             await self._retrying(lambda: status.resume(self.state))
         try:
+            if self.publishes is not None and not self.publishes:
+                raise ConnectorError(
+                    f"PUBLISH_NOT_REGISTERED: publisher {self.spec.publisher or '(none named)'} "
+                    f"is not registered for {self.spec.target.stream} from "
+                    f"{self.spec.source_system}; see govgate connect register"
+                )
             while not self._stopping.is_set():
                 try:
                     saved = await self._retrying(lambda: self.offsets.load(self.spec.name))
@@ -149,7 +161,7 @@ class ConnectorRuntime:
         `workers` processes for throughput), the deliverer appends and saves offsets strictly
         in read order, so offsets still follow acknowledgements.
         """
-        pool = ConversionPool(self.spec, self.workers) if self.workers > 0 else None
+        pool = ConversionPool(self.spec, self.workers, self.publishes) if self.workers > 0 else None
         ready: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=max(2, self.workers + 1))
         batches = self.source.batches()
 

@@ -22,6 +22,7 @@ from connectors.mapping.engine import Mapper
 from connectors.mapping.spec import ConnectorSpec
 from connectors.sources.base import SourceRecord, describe
 from gateway.log import STREAMS, Appendable, tombstone
+from gateway.publishing.scopes import ANY_CODE, CODE_FIELD
 from schemas.checks import check_record
 from schemas.codec import EncodedEvent, EventCodec
 from schemas.errors import EncodeError
@@ -38,9 +39,19 @@ class BatchConverter:
     same key (see `connectors.mapping.deletions`), on streams that carry deletes.
     """
 
-    def __init__(self, spec: ConnectorSpec, codec: EventCodec | None = None) -> None:
+    def __init__(
+        self,
+        spec: ConnectorSpec,
+        codec: EventCodec | None = None,
+        publishes: frozenset[str] | None = None,
+    ) -> None:
+        """`publishes`: the codes (type, catalog, item, list; `*` all) the connector's
+        publisher is registered for on its stream and source system; a record of another code
+        is a dead letter (PUBLISH_NOT_REGISTERED). None checks nothing (tests, benchmarks)."""
         self.spec = spec
         self.codec = codec or EventCodec()
+        self.publishes = None if publishes is None or ANY_CODE in publishes else publishes
+        self.code_field = CODE_FIELD.get(spec.target.stream, "")
         self.mapper = Mapper(spec, connector=spec.name)
         deletable = STREAMS[spec.target.stream].deletions
         self.deletions = DeletionMapper(spec, connector=spec.name) if deletable else None
@@ -60,6 +71,13 @@ class BatchConverter:
                 if problems:
                     first = problems[0]
                     raise RecordError(first.code, first.field, "; ".join(map(str, problems)))
+                if self.publishes is not None and record.get(self.code_field) not in self.publishes:
+                    raise RecordError(
+                        "PUBLISH_NOT_REGISTERED",
+                        self.code_field,
+                        f"{self.code_field} {record.get(self.code_field)!r}: the publisher "
+                        f"{self.spec.publisher} is not registered for it",
+                    )
                 good.append(self.codec.encode(record_type, record))
             except RecordError as exc:
                 dead.append(self.dead_letter(raw, exc.code, exc.field, exc.reason, fetched_at))
@@ -120,9 +138,10 @@ class BatchConverter:
 _worker: BatchConverter | None = None  # one per worker process, built by `_start_worker`
 
 
-def _start_worker(spec: dict[str, Any]) -> None:
+def _start_worker(spec: dict[str, Any], publishes: list[str] | None) -> None:
     global _worker
-    _worker = BatchConverter(ConnectorSpec.model_validate(spec))
+    codes = None if publishes is None else frozenset(publishes)
+    _worker = BatchConverter(ConnectorSpec.model_validate(spec), publishes=codes)
 
 
 def _convert_in_worker(batch: Sequence[SourceRecord]) -> Converted:
@@ -134,14 +153,19 @@ class ConversionPool:
     """Worker processes converting batches for one connector; results come back in the
     order the caller awaits them, which the runtime keeps equal to the read order."""
 
-    def __init__(self, spec: ConnectorSpec, workers: int) -> None:
+    def __init__(
+        self, spec: ConnectorSpec, workers: int, publishes: frozenset[str] | None = None
+    ) -> None:
         # spawn, not fork: the parent runs an event loop and driver threads
         self._pool = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             # as given, not as a pickled model: unset fields must stay unset in the worker
-            initargs=(spec.model_dump(mode="json", by_alias=True, exclude_unset=True),),
+            initargs=(
+                spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                None if publishes is None else sorted(publishes),
+            ),
         )
 
     async def convert(self, batch: Sequence[SourceRecord]) -> Converted:

@@ -20,6 +20,9 @@ from connectors.runtime.status import ConnectorState, StatusStore
 from connectors.sources.factory import build_source
 from gateway.files import FileStore, open_file_store
 from gateway.log import EventLog, open_log
+from gateway.members.errors import UnknownMember
+from gateway.members.store import MembersStore
+from gateway.publishing import PublishingStore, PublishScope
 from gateway.settings import Settings
 from gateway.store import open_database
 
@@ -78,6 +81,46 @@ async def open_host(settings: Settings) -> AsyncIterator[Host]:
         yield Host(settings, engine, log, offset_store(log, engine), StatusStore(engine), files)
 
 
+async def publish_codes(engine: AsyncEngine, spec: ConnectorSpec) -> frozenset[str]:
+    """The codes `spec`'s publisher member may publish on its stream from its source system
+    (`*`: all); none for a connector that names no publisher, or whose member is revoked."""
+    if spec.publisher is None:
+        return frozenset()
+    try:
+        member = await MembersStore(engine).get_member(spec.publisher)
+    except UnknownMember:
+        return frozenset()
+    if not member.active:
+        return frozenset()
+    scopes = await PublishingStore(engine).scopes_of(spec.publisher)
+    return frozenset(
+        s.code
+        for s in scopes
+        if s.kind == spec.target.stream and s.source_system == spec.source_system
+    )
+
+
+async def register_publishers(engine: AsyncEngine, specs: list[ConnectorSpec]) -> list[str]:
+    """Register each connector's publisher member (added, with the publisher role and no key,
+    if it does not exist: it never signs a request) for every code of its stream from its
+    source system: the operator's deliberate `govgate connect register`, and the demo's. One
+    line per registration made."""
+    members, publishing = MembersStore(engine), PublishingStore(engine)
+    done = []
+    for spec in specs:
+        if spec.publisher is None:
+            raise MappingSpecError(f"connector {spec.name} names no publisher member")
+        try:
+            await members.get_member(spec.publisher)
+        except UnknownMember:
+            name = f"{spec.publisher} (connectors)"
+            await members.add_member(spec.publisher, ["publisher"], name=name)
+        scope = PublishScope(spec.target.stream, "*", spec.source_system)
+        await publishing.register(spec.publisher, [scope])
+        done.append(f"{spec.name}: {spec.publisher} publishes {scope}")
+    return done
+
+
 async def run_connectors(
     host: Host,
     specs: list[ConnectorSpec],
@@ -100,6 +143,7 @@ async def run_connectors(
             workers=workers,
             files=host.files,
             max_file_bytes=host.settings.files.max_bytes,
+            publishes=await publish_codes(host.engine, spec),
         )
         for spec in specs
     ]

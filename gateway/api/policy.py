@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from gateway.api.caller import Caller
@@ -43,8 +42,7 @@ from gateway.api.problems import (
 )
 from gateway.lookup import CaseEventEntry, CertificateEntry, CreditEntryEntry, MaterialEntry
 from gateway.members.store import ALL_FIELDS, ANY_CODE, ANY_PURPOSE, Grant, GrantKind, Role
-from gateway.publishing.errors import FutureTime, SourceMismatch
-from gateway.publishing.scopes import PublishScope, check_scope, record_source
+from gateway.publishing.check import check_publish
 from schemas.validators import mask, normalize
 
 HOLDER_ID_FIELD = "holder.id_number"
@@ -397,32 +395,7 @@ def _certificate_feed_item(usable: list[Grant], item: FeedItem) -> FeedItem | No
 
 
 # Publishing: a publisher member puts on the log only what it is registered for, with times
-# that are not in the future, and never a record another source system owns.
+# that are not in the future, and never a record another source system owns; the rules are
+# `gateway.publishing.check`, shared with the connectors.
 
-
-def may_publish(
-    scopes: list[PublishScope],
-    kind: str,
-    record: dict[str, Any],
-    *,
-    now_ms: int,
-    skew_s: float,
-    owner: str | None,
-) -> None:
-    """Refuse a pushed record: PUBLISH_NOT_REGISTERED outside the member's scopes; FUTURE_TIME
-    for a provenance time past now (and the allowed clock skew); SOURCE_MISMATCH when the
-    record (a certificate, a material, a case) is owned by another source system (`owner`)."""
-    check_scope(scopes, kind, record)
-    provenance = record.get("provenance") or {}
-    fetched = provenance.get("fetched_at")
-    if isinstance(fetched, datetime) and fetched.timestamp() * 1000 > now_ms + skew_s * 1000:
-        raise FutureTime(
-            f"provenance.fetched_at {fetched.isoformat()}: later than the gateway's clock; a "
-            "record is published once fetched"
-        )
-    source = record_source(record)
-    if owner is not None and owner != source:
-        raise SourceMismatch(
-            f"provenance.source_system {source!r}: this record belongs to another source "
-            "system and may be replaced only from it"
-        )
+may_publish = check_publish

@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 import click
 
 from connectors.errors import MappingSpecError
-from connectors.runtime.host import connector_files, load_specs, open_host, run_connectors
+from connectors.runtime.host import (
+    connector_files,
+    load_specs,
+    open_host,
+    register_publishers,
+    run_connectors,
+)
 from connectors.sources.factory import build_source
 from gateway.settings import Settings
 
@@ -42,6 +48,26 @@ def list_connectors() -> None:
     settings = Settings()
     for name, path in connector_files(settings).items():
         click.echo(f"{name:<16} {path}")
+
+
+@connect.command()
+@click.argument("names", nargs=-1)
+def register(names: tuple[str, ...]) -> None:
+    """Register connectors NAMES' (default: all) publisher members for their stream and
+    source system, adding each member (publisher role, no key) if it does not exist. A
+    connector runs as its department's publisher and does not start before this."""
+    settings, specs = _specs(names)
+
+    async def main() -> list[str]:
+        async with open_host(settings) as host:
+            return await register_publishers(host.engine, specs)
+
+    try:
+        lines = asyncio.run(main())
+    except MappingSpecError as exc:
+        raise click.ClickException(exc.detail) from exc
+    for line in lines:
+        click.echo(line)
 
 
 @connect.command()

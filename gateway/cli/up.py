@@ -90,7 +90,12 @@ async def _serve_with_demo(
     serve: Serve,
     stop: asyncio.Event,
 ) -> None:
-    from connectors.runtime.host import load_specs, open_host, run_connectors
+    from connectors.runtime.host import (
+        load_specs,
+        open_host,
+        register_publishers,
+        run_connectors,
+    )
     from connectors.simulators.demo import Demo
 
     async with Demo(settings.data_dir / "departments", zrzy_port=0) as departments:
@@ -113,6 +118,8 @@ async def _serve_with_demo(
             "demo: %d departments simulated, connectors %s", 5, ", ".join(s.name for s in specs)
         )
         async with open_host(settings) as host:
+            # the demo's departments publish as their publisher members, registered here
+            await register_publishers(host.engine, specs)
             serving = asyncio.create_task(serve(stop))
             busy = asyncio.create_task(departments.run(stop))
             pulling = asyncio.create_task(run_connectors(host, specs, stop))

@@ -1,11 +1,11 @@
 """Publish scopes: a publisher member publishes only what it is registered for (deny by default).
 
-A scope names a record kind (the stream: certificates, materials, case-events), the code that
-says what the record is (a certificate's type code 证照类型, a material's catalog code 材料目录,
-a case event's item code 事项编码; `*` for every code of the kind, an operator's explicit
-choice) and the source system (来源系统) the records must name in their provenance. A member
-with no scope publishes nothing. The CLI form is `KIND:CODE@SOURCE`, e.g.
-`certificates:YYZZ@scjg-djxt`.
+A scope names a record kind (the stream: certificates, materials, case-events, credit-entries),
+the code that says what the record is (a certificate's type code 证照类型, a material's catalog
+code 材料目录, a case event's item code 事项编码, a credit entry's list code; `*` for every code
+of the kind, an operator's explicit choice) and the source system (来源系统) the records must
+name in their provenance. A member with no scope publishes nothing. The CLI form is
+`KIND:CODE@SOURCE`, e.g. `certificates:YYZZ@scjg-djxt`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any, Literal, TypeAlias, get_args
 
 from gateway.publishing.errors import InvalidScope, NotRegistered
 
-PublishKind: TypeAlias = Literal["certificates", "materials", "case-events"]
+# credit-entries: published by the credit platform's connector only (no HTTP push)
+PublishKind: TypeAlias = Literal["certificates", "materials", "case-events", "credit-entries"]
 PUBLISH_KINDS: tuple[PublishKind, ...] = get_args(PublishKind)
 ANY_CODE = "*"
 # the field of each kind's record that says what it is
@@ -25,6 +26,7 @@ CODE_FIELD: dict[str, str] = {
     "certificates": "type_code",
     "materials": "catalog_code",
     "case-events": "item_code",
+    "credit-entries": "list_code",
 }
 _SINGULAR = {"certificate": "certificates", "material": "materials", "case": "case-events"}
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")

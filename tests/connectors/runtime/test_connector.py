@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from connectors.errors import ConnectorError
 from connectors.mapping import load_connector_spec
 from connectors.runtime.connector import _GC_YOUNG, ConnectorRuntime, _fewer_collections
 from connectors.runtime.offsets import offset_store
@@ -231,3 +232,28 @@ def test_the_collector_threshold_is_raised_while_pumping_and_restored_after() ->
             assert gc.get_threshold()[0] == max(before[0], _GC_YOUNG)
         assert gc.get_threshold()[0] == max(before[0], _GC_YOUNG)
     assert gc.get_threshold() == before
+
+
+async def test_records_outside_the_publishers_scopes_are_dead_letters(world: Any) -> None:
+    """#12.1: a connector publishes as its department's publisher: a record of an item code
+    its member is not registered for is a dead letter; none registered, nothing is read."""
+    log, offsets, status = world
+    rows, _ = mixed_rows(good=40, bad=0)
+    for row in rows[::4]:
+        row["SXBM"] = "11330802002493025K3330111709000"  # another item of the department
+    items = sorted({r["SXBM"] for r in rows})
+    spec = load_connector_spec(PROFILE)
+    allowed = frozenset(items[:1])
+    runtime = ConnectorRuntime(spec, ListSource(rows), log, offsets, status, publishes=allowed)
+    state = await runtime.run()
+    events, dead = await values(log, "case-events"), await values(log, "dead-letters")
+    assert {e["item_code"] for e in events} == set(allowed)
+    assert (len(events), len(dead)) == (30, 10)
+    assert {d["error_code"] for d in dead} == {"PUBLISH_NOT_REGISTERED"}
+    assert state.dead_letters == len(dead)
+    unregistered = ConnectorRuntime(
+        spec, ListSource(rows), log, offsets, status, publishes=frozenset()
+    )
+    with pytest.raises(ConnectorError, match="PUBLISH_NOT_REGISTERED"):
+        await unregistered.run()
+    assert len(await values(log, "case-events")) == len(events)

@@ -97,6 +97,10 @@ def test_kill_9_during_backfill_loses_nothing(
             kafka=KafkaSettings(bootstrap=broker.bootstrap, topic_prefix="kill9", partitions=3),
         )
 
+    registered = subprocess.run(
+        [govgate_bin, "connect", "register", "fgw-tzxm"], env=env, capture_output=True, timeout=60
+    )
+    assert registered.returncode == 0, registered.stderr
     for _ in range(3):  # each run resumes, delivers some more, and is killed mid-way
         assert backfill(govgate_bin, env, data_dir, kill=True) == -signal.SIGKILL
         assert 0 < reported(data_dir) < ROWS

@@ -172,3 +172,40 @@ def test_an_sm_only_gateway_takes_no_other_keys(run: CliRunner, tmp_path: Path) 
     assert "ed25519 keys are not allowed here (GOVGATE_GATEWAY_ALGORITHMS allows sm2-sm3)" in (
         refused.stderr
     )
+
+
+def test_members_publish_scopes_and_all_fields_on_purpose(run: CliRunner, tmp_path: Path) -> None:
+    """#12.1 and #12.8: a publisher's scopes are registered and listed; `--all-fields` is how
+    a grant shows every field (personal ids still masked unless named)."""
+    out = str(tmp_path / "keys")
+    ok(run.invoke(keys, ["generate", "--out", out, "--name", "dept"]))
+    public = str(tmp_path / "keys" / "dept.public.pem")
+    ok(run.invoke(members, ["add", "scjg-push", "--role", "publisher", "--public-key", public]))
+    scopes = ["--scope", "certificates:YYZZ@scjg-djxt", "--scope", "case:*@scjg-djxt"]
+    said = ok(run.invoke(members, ["publish", "scjg-push", *scopes]))
+    assert said == "scjg-push may publish certificates:YYZZ@scjg-djxt, case-events:*@scjg-djxt\n"
+    fails_with(
+        run.invoke(members, ["publish", "scjg-push", "--scope", "certificates:YYZZ"]),
+        "INVALID_SCOPE",
+    )
+    fails_with(run.invoke(members, ["publish", "nobody", *scopes]), "UNKNOWN_MEMBER")
+    ok(run.invoke(keys, ["generate", "--out", out, "--name", "win"]))
+    public = str(tmp_path / "keys" / "win.public.pem")
+    ok(run.invoke(members, ["add", "win", "--role", "consumer", "--public-key", public,
+                            "--grant", "certificate:YYZZ:*", "--grant", "material:CL:*:名称",
+                            "--all-fields"]))  # fmt: skip
+    ok(run.invoke(members, ["grant", "win", "--grant", "case:*:*"]))
+    listed = [json.loads(line) for line in ok(run.invoke(members, ["list", "--json"])).splitlines()]
+    by_id = {m["member_id"]: m for m in listed}
+    assert by_id["scjg-push"]["publishes"] == [
+        "case-events:*@scjg-djxt",
+        "certificates:YYZZ@scjg-djxt",
+    ]
+    assert by_id["win"]["grants"] == [
+        "case:*:*",
+        "certificate:YYZZ:*:*",
+        "material:CL:*:名称",
+    ]
+    ok(run.invoke(members, ["unpublish", "scjg-push", "--scope", "case:*@scjg-djxt"]))
+    text = ok(run.invoke(members, ["list"]))
+    assert "publishes certificates:YYZZ@scjg-djxt" in text and "case-events:*" not in text

@@ -50,7 +50,9 @@ async def database(request: pytest.FixtureRequest, data_dir: Path) -> AsyncItera
         await migrate(worker_a)
         if request.param == "postgres":  # one database per session: start each test empty
             async with worker_a.begin() as conn:
-                await conn.execute(text("TRUNCATE used_nonces, grants, member_keys, members"))
+                await conn.execute(
+                    text("TRUNCATE used_nonces, grants, member_keys, publish_scopes, members")
+                )
         yield Database(url, worker_a, worker_b)
     finally:
         await worker_a.dispose()

@@ -21,7 +21,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from connectors.mapping import load_connector_spec
-from connectors.runtime.host import open_host, run_connectors
+from connectors.runtime.host import open_host, register_publishers, run_connectors
 from connectors.simulators.fgw import FgwSimulator
 from gateway.audit.log import CONTENT_ROUTE, AuditEntry, AuditLog
 from gateway.cli import main
@@ -48,6 +48,7 @@ def _pct(part: int, whole: int) -> str:
 async def _simulate_november(settings: Settings, department_db: str) -> None:
     spec = load_connector_spec(PROFILE, {"GOVGATE_FGW_DB_URL": department_db})
     async with FgwSimulator(department_db, seed=21) as fgw, open_host(settings) as host:
+        await register_publishers(host.engine, [spec])
         for d in range(2, 28):
             if _day(d, 9).weekday() >= 5:
                 continue

@@ -22,7 +22,7 @@ import uvicorn
 from sqlalchemy import select
 
 from connectors.mapping import load_connector_spec
-from connectors.runtime.host import open_host, run_connectors
+from connectors.runtime.host import open_host, register_publishers, run_connectors
 from connectors.simulators.fgw import ITEMS, TZXM_FJ, FgwSimulator
 from connectors.simulators.people import Company, PartyFactory
 from gateway.api.app import create_app
@@ -90,6 +90,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         spec = load_connector_spec(
             PROFILES / "fgw-tzxm-cl.yaml", {"GOVGATE_DATA_DIR": str(data_dir.resolve())}
         )
+        await register_publishers(host.engine, [spec])
         [state] = await run_connectors(host, [spec], asyncio.Event(), backfill=True)
         assert (state.records, state.dead_letters) == (6, 0)
     app = create_app(settings)
