@@ -302,6 +302,14 @@ def notice_visible(grants: tuple[Grant, ...] | list[Grant], notice: dict[str, An
     return notice.get("routed_by") == "POOL" and pool in codes
 
 
+def notice_view(notice: dict[str, Any]) -> dict[str, Any]:
+    """A notice as its department sees it (by id, on the feed, by webhook): a person's id
+    number in it (an individual business's licence holder) masked; no notice grant names one."""
+    record = copy.deepcopy(notice)
+    mask_personal_ids(record, None, [])
+    return record
+
+
 def claiming_department(caller: Caller, notice: dict[str, Any], asked: str | None) -> str | None:
     """Who claims: None for a notice routed to a granted department (it claims as that one);
     for a pool notice, the department the caller names (`asked`), or its only one. Refuses
@@ -363,7 +371,7 @@ def _masked_item(item: FeedItem, grant: Grant | None) -> FeedItem:
 def _notice_feed_item(grants: tuple[Grant, ...] | list[Grant], item: FeedItem) -> FeedItem | None:
     if item["event"] is None or not notice_visible(grants, item["event"]):
         return None
-    return _masked_item(item, None)
+    return _masked_item(item, None)  # as `notice_view`
 
 
 def _case_feed_item(cases: list[Grant], purpose: str | None, item: FeedItem) -> FeedItem | None:
