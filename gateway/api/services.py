@@ -29,6 +29,7 @@ from gateway.feeds import ItemView, StreamSlots
 from gateway.files import FileStore, open_file_store
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
+from gateway.lookup.case_cache import CaseCache
 from gateway.members.cache import MemberCache
 from gateway.members.errors import AlgorithmNotAllowed, KeyFormatError
 from gateway.members.keys import (
@@ -83,6 +84,7 @@ class Services:
     refusals: RefusalTally
     streams: StreamSlots
     lookup: LookupStore
+    cases: CaseCache  # the case of Gov-Case, for purpose binding
     keys: SigningKeys
     codec: EventCodec
     metrics: Metrics
@@ -169,6 +171,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         audit = await stack.enter_async_context(AuditLog(engine, secret))
         keys = await asyncio.to_thread(load_signing_keys, settings)
         members = MembersStore(engine)
+        lookup = LookupStore(engine)
         nonces = NonceStore(engine)
         routing = await asyncio.to_thread(load_rules, settings.notices.rules)
         codec = EventCodec()
@@ -183,7 +186,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             nonces=nonces,
             audit=audit,
             audit_secret=secret,
-            lookup=LookupStore(engine),
+            lookup=lookup,
+            cases=CaseCache(lookup, settings.gateway.member_cache_s),
             keys=keys,
             codec=codec,
             metrics=Metrics(audit),

@@ -12,17 +12,17 @@ from gateway.api.inputs import CertIdDep, HolderDep, PageDep, TypeCodeDep, holde
 from gateway.api.paging import Item, ItemPage, visible_page
 from gateway.api.problems import NotFound, NotShared
 from gateway.api.services import services
-from gateway.lookup import CaseEventEntry, CertificateEntry, LookupStore, Page
+from gateway.lookup import CaseEventEntry, CertificateEntry, Page
+from gateway.lookup.case_cache import CaseCache
 
 router = APIRouter(prefix="/v1", tags=["lookups"])
-CASE_EVENTS_READ = 200  # of the case in Gov-Case, enough to know its item and applicant
 
 
-async def _case_events(lookup: LookupStore, caller: Caller) -> list[CaseEventEntry]:
+async def _case_events(cases: CaseCache, caller: Caller) -> list[CaseEventEntry]:
     """The events the gateway knows of the case in `Gov-Case` (none without one)."""
     if caller.case_no is None:
         return []
-    return await lookup.case_timeline(caller.case_no, limit=CASE_EVENTS_READ)
+    return await cases.events(caller.case_no)
 
 
 def _view(
@@ -46,7 +46,7 @@ async def list_certificates(
     purpose = policy.require_purpose(caller)
     codes = policy.granted_codes(caller, "certificate", purpose, type_code)
     lookup = services(request).lookup
-    case = await _case_events(lookup, caller)
+    case = await _case_events(services(request).cases, caller)
 
     async def fetch(code: str, after: str | None, limit: int) -> Page[CertificateEntry]:
         return await lookup.certificates_by_holder(holder_id, code, limit=limit, after=after)
@@ -75,7 +75,7 @@ async def get_certificate(
         raise NotFound()
     exchange = exchange_of(request.scope)
     exchange.holder_id, exchange.holder_type = entry.holder_id, holder_type(entry.holder_id)
-    view = _view(caller, purpose, entry, await _case_events(services(request).lookup, caller))
+    view = _view(caller, purpose, entry, await _case_events(services(request).cases, caller))
     if view is None:
         raise NotShared()
     return Item(record=view.record, masked=list(view.masked))
