@@ -445,6 +445,43 @@ class NoticesSettings(_Section):
     )
 
 
+class GovernanceSettings(_Section):
+    """The catalogue (资源目录), sharing applications (共享申请) and grants, and the review clocks
+    (`govgate governance run`). `GOVGATE_GOVERNANCE_BUREAU_CODE` → `governance.bureau_code`, …
+
+    The data bureau (大数据局) is a department like the others: the members whose department code
+    is `bureau_code` check applications for compliance and may suspend grants.
+    """
+
+    bureau_code: str = Field(
+        default="DSJJ",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="department code of the data bureau (大数据局)",
+    )
+    bureau_name: str = Field(default="大数据局", description="its name, on supervision cards")
+    region_code: str = Field(
+        default="330800",
+        pattern=r"^[0-9]{6}$",
+        description="行政区划代码 the review clocks' cards are filed under",
+    )
+    bureau_days: int = Field(default=2, ge=1, description="bureau check (合规审查), working days")
+    provider_days: int = Field(
+        default=5, ge=1, description="provider decision when the data is on the platform"
+    )
+    provider_days_unpublished: int = Field(
+        default=10, ge=1, description="provider decision when the data must first be published"
+    )
+    max_days: int = Field(default=366, ge=1, description="longest grant an application may ask")
+    state_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the review clocks' state (open steps, cards, position); "
+        "default SQLite at DATA_DIR/governance.db",
+    )
+    interval_s: float = Field(
+        default=30, gt=0, description="how often open steps and grant expiries are checked"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOVGATE_",
@@ -463,6 +500,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksSettings = WebhooksSettings()
     supervision: SupervisionSettings = SupervisionSettings()
     notices: NoticesSettings = NoticesSettings()
+    governance: GovernanceSettings = GovernanceSettings()
     files: FilesSettings = FilesSettings()
 
     @classmethod

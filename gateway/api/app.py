@@ -13,11 +13,14 @@ from gateway.api import problems
 from gateway.api.audit_and_sign import AuditedSignedResponses
 from gateway.api.routes import (
     access_log,
+    applications,
     cases,
+    catalogue,
     certificates,
     credit,
     events,
     feeds,
+    grants,
     health,
     materials,
     metrics,
@@ -65,6 +68,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         feeds,
         notices,
         subscriptions,
+        catalogue,
+        applications,
+        grants,
     ):
         app.include_router(module.router)
     problems.install(app)

@@ -13,6 +13,8 @@ masked unless the grant names their field (`holder.id_number`, `applicant.id_num
 
 The same views serve every way data leaves: lookups, case timelines, the feed (JSON and SSE)
 and webhooks (`feed_view`, which the deliverer asks per subscription).
+The class is the catalogue's (资源目录, gateway.catalogue) where it lists the record's type,
+and where the record carries its own class too, the stricter of the two wins.
 
 Refusals that depend only on the request (no grant for this type or purpose) are decided
 before any lookup, so they read the same whether or not such data exists; a record whose type
@@ -40,6 +42,7 @@ from gateway.api.problems import (
     RoleRequired,
     TypeNotGranted,
 )
+from gateway.catalogue.entries import stricter
 from gateway.lookup import CaseEventEntry, CertificateEntry, CreditEntryEntry, MaterialEntry
 from gateway.members.store import ALL_FIELDS, ANY_CODE, ANY_PURPOSE, Grant, GrantKind, Role
 from gateway.publishing.check import check_publish
@@ -138,16 +141,19 @@ def _mask_holder(record: dict[str, Any], grant: Grant, masked: list[str]) -> Non
             masked.append(HOLDER_ID_FIELD)
 
 
-def certificate_view(caller: Caller, purpose: str, entry: CertificateEntry) -> View | None:
+def certificate_view(
+    caller: Caller, purpose: str, entry: CertificateEntry, listed: str | None = None
+) -> View | None:
     """What the caller sees of a certificate, or None when it may see nothing of it.
 
+    `listed` is the catalogue's class for the certificate's type (None: not catalogued).
     None covers both "type not granted" and 不予共享; the routes tell them apart only where
     the caller already knows the type is granted.
     """
     grant = grant_for(caller, "certificate", entry.type_code, purpose)
-    if grant is None or not shareable(entry):
+    if grant is None or not shareable(entry, listed):
         return None
-    return _certificate_record_view(grant, entry.record, entry.sharing_class)
+    return _certificate_record_view(grant, entry.record, stricter(entry.sharing_class, listed))
 
 
 def _certificate_record_view(grant: Grant, original: dict[str, Any], sharing: str) -> View:
@@ -165,9 +171,10 @@ def _certificate_record_view(grant: Grant, original: dict[str, Any], sharing: st
     return View(record, tuple(masked))
 
 
-def shareable(entry: CertificateEntry) -> bool:
-    """Whether a certificate's sharing class lets it be served at all (deny by default)."""
-    return entry.sharing_class in ("UNCONDITIONAL", "CONDITIONAL")
+def shareable(entry: CertificateEntry, listed: str | None = None) -> bool:
+    """Whether a certificate's sharing class (the stricter of its own and the catalogue's,
+    `listed`) lets it be served at all (deny by default)."""
+    return stricter(entry.sharing_class, listed) in ("UNCONDITIONAL", "CONDITIONAL")
 
 
 def material_view(caller: Caller, purpose: str, entry: MaterialEntry) -> View | None:

@@ -189,6 +189,30 @@ KINDS: dict[str, _Kind] = {
     ),
     "FILE_STORE_UNAVAILABLE": _Kind(503, "File store unavailable", "Try again shortly."),
     "INVALID_INPUT": _Kind(400, "Invalid input", "The request is malformed."),
+    # governance (gateway.catalogue, gateway.governance): each detail names the field
+    "INVALID_ENTRY": _Kind(400, "Invalid catalogue entry", "The entry does not hold together."),
+    "UNKNOWN_RESOURCE": _Kind(400, "Unknown resource", "No such resource in the catalogue."),
+    "NOT_YOUR_RESOURCE": _Kind(
+        403, "Not your resource", "A department publishes only its own resources."
+    ),
+    "INVALID_APPLICATION": _Kind(400, "Invalid application", "The application is malformed."),
+    "INVALID_PURPOSE": _Kind(400, "Invalid purpose", "A purpose is not an item code (事项编码)."),
+    "UNKNOWN_FIELD": _Kind(400, "Unknown field", "The resource has no such field."),
+    "OWN_RESOURCE": _Kind(400, "Own resource", "A department does not apply for its own data."),
+    "NOT_SHAREABLE": _Kind(403, "Not shareable", "This resource is 不予共享 (NOT_SHARED)."),
+    "NOT_YOUR_DECISION": _Kind(
+        403, "Not your decision", "This step belongs to another department."
+    ),
+    "DEPARTMENT_REQUIRED": _Kind(403, "Department required", "Your member has no department."),
+    "REASON_REQUIRED": _Kind(400, "Reason required", "Give the reason (理由)."),
+    "INVALID_DECISION": _Kind(400, "Invalid decision", "The decision does not fit the step."),
+    "STEP_CLOSED": _Kind(409, "Step closed", "This application is not waiting for that."),
+    "UNKNOWN_APPLICATION": _Kind(404, "Unknown application", "No application you may see."),
+    "UNKNOWN_GRANT": _Kind(404, "Unknown grant", "No grant you may see has this id."),
+    "GRANT_NOT_ACTIVE": _Kind(409, "Grant not active", "The grant's state does not allow it."),
+    "KIND_NOT_GRANTABLE": _Kind(
+        400, "Kind not grantable", "Resources of this kind cannot be granted yet."
+    ),
     "BODY_TOO_LARGE": _Kind(413, "Body too large", "The body exceeds the size limit."),
     "INVALID_EVENT": _Kind(422, "Invalid event", "The record fails its schema or checks."),
     "AUDIT_UNAVAILABLE": _Kind(

@@ -25,8 +25,10 @@ from gateway.api import policy
 from gateway.audit.anchors import anchor_every
 from gateway.audit.log import SECRET_ENV, AuditLog, load_secret
 from gateway.audit.refusals import RefusalTally
+from gateway.catalogue.classes import SharingClasses
 from gateway.feeds import ItemView, StreamSlots
 from gateway.files import FileStore, open_file_store
+from gateway.governance.service import Governance
 from gateway.log import EventLog, open_log
 from gateway.lookup import LookupStore, Materializer
 from gateway.lookup.case_cache import CaseCache
@@ -93,6 +95,8 @@ class Services:
     routing: RoutingTable  # 双告知 rules: which department a claimed pool notice goes to
     files: FileStore
     publishing: PublishingStore
+    governance: Governance  # catalogue, applications, grants (gateway.governance)
+    sharing_classes: SharingClasses  # the catalogue's classes, as the policy reads them
     materializer: Materializer | None = None
     deliverer: Deliverer | None = None
 
@@ -177,6 +181,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         codec = EventCodec()
         stack.push_async_callback(nonces.close)
         files = await stack.enter_async_context(open_file_store(settings))
+        governance = Governance.build(engine, audit, log, codec, members, settings.governance)
         found = Services(
             settings=settings,
             engine=engine,
@@ -200,6 +205,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 settings.gateway.max_streams_per_member, settings.gateway.max_streams
             ),
             files=files,
+            governance=governance,
+            sharing_classes=SharingClasses(governance.catalogue, settings.gateway.member_cache_s),
         )
         tallying = asyncio.create_task(found.refusals.run(), name="audit-refusals")
         if settings.gateway.audit_anchor_interval_s > 0:

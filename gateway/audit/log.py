@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.audit.errors import AuditCorrupted, AuditError, AuditUnavailable, InvalidAuditEntry
 from gateway.audit.hashing import RowHasher, chain_key
@@ -165,6 +165,16 @@ class AuditLog:
         """
         return await self._writer.submit(self._row(entry))
         # a cancelled caller's row is still written: the request happened
+
+    async def record_within(self, conn: AsyncConnection, entries: list[AuditEntry]) -> int:
+        """Append `entries` in the caller's transaction (a governance action: its change, its
+        audit rows and its log event commit together or not at all); returns the first seq.
+
+        The `audit_head` row lock is held until that transaction ends, so the group writer
+        waits for it like any other appender, and the chain stays one."""
+        rows = [self._row(entry) for entry in entries]
+        async with db_errors():
+            return await conn.run_sync(lambda sync: _append_rows(sync, rows, self._hasher))
 
     def _row(self, entry: AuditEntry) -> dict[str, Any]:
         if entry.decision not in ("allow", "deny"):

@@ -8,8 +8,10 @@ from gateway import __version__
 from gateway.cli import (
     audit,
     call,
+    catalogue,
     connect,
     db,
+    governance,
     log,
     members,
     notices,
@@ -51,3 +53,5 @@ main.add_command(call.call)
 main.add_command(subscriptions.subscriptions)
 main.add_command(supervise.supervise)
 main.add_command(notices.notices)
+main.add_command(catalogue.catalogue)
+main.add_command(governance.governance)

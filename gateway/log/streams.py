@@ -33,6 +33,8 @@ STREAMS: dict[str, Stream] = {
         Stream(
             "credit-entries", "CreditEntry", "list entry id (名单条目标识)", True, deletions=True
         ),
+        # 共享治理: catalogue publications, sharing applications, review decisions, grant changes.
+        Stream("governance", "GovernanceEvent", "resource code, application or grant id", False),
         # Connector offsets on Kafka (JSON values, Kafka Connect's habit): newest per key wins.
         Stream("connect-offsets", "ConnectorOffset", "connector|partition", compacted=True),
     )

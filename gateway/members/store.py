@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeAlias, get_args
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -92,6 +92,12 @@ def check_member_id(member_id: str) -> str:
     return member_id
 
 
+def check_department(code: str) -> str:
+    if not _CODE.fullmatch(code):
+        raise InvalidMemberId(f"department {code!r}: 1-64 letters, digits, '.', '_', '-'")
+    return code
+
+
 def check_roles(roles: Iterable[str]) -> tuple[Role, ...]:
     """The roles, sorted and without repeats; `UnknownRole` / `RoleRequired` otherwise."""
     checked: set[Role] = set()
@@ -112,6 +118,7 @@ class Member:
     roles: tuple[Role, ...]
     created: datetime
     revoked: datetime | None = None
+    department: str | None = None  # 部门编码; the data bureau's is `governance.bureau_code`
 
     @property
     def active(self) -> bool:
@@ -198,6 +205,7 @@ def _member(row: Row[Any], prefix: str = "") -> Member:
         roles=check_roles(mapping[f"{prefix}roles"].split(",")),
         created=_at(mapping[f"{prefix}created_ms"]),
         revoked=_dt(mapping[f"{prefix}revoked_ms"]),
+        department=mapping[f"{prefix}department_code"],
     )
 
 
@@ -248,12 +256,19 @@ class MembersStore:
         name: str | None = None,
         keys: Sequence[PublicKey] = (),
         grants: Sequence[Grant] = (),
+        department: str | None = None,
     ) -> Member:
         """Register a member with its first keys and grants, in one transaction."""
         name = name or member_id
         if len(name) > _MAX_NAME or not name.isprintable():
             raise InvalidName(f"display name: at most {_MAX_NAME} printable characters")
-        member = Member(check_member_id(member_id), name, check_roles(roles), self._now())
+        member = Member(
+            check_member_id(member_id),
+            name,
+            check_roles(roles),
+            self._now(),
+            department=None if department is None else check_department(department),
+        )
         try:
             async with self._change() as conn:
                 if await self._member_row(conn, member_id) is not None:
@@ -264,6 +279,7 @@ class MembersStore:
                         display_name=member.name,
                         roles=",".join(member.roles),
                         created_ms=_ms(member.created),
+                        department_code=member.department,
                     )
                 )
                 for key in keys:
@@ -365,6 +381,18 @@ class MembersStore:
         assert row is not None
         return _member(row)
 
+    async def set_department(self, member_id: str, department: str | None) -> Member:
+        """Put a member in a department (or in none): what it may publish and decide follows."""
+        code = None if department is None else check_department(department)
+        async with self._change() as conn:
+            await self._active_member(conn, member_id)
+            await conn.execute(
+                update(members).where(members.c.member_id == member_id).values(department_code=code)
+            )
+            row = await self._member_row(conn, member_id)
+        assert row is not None
+        return _member(row)
+
     async def add_grant(self, member_id: str, grant: Grant) -> None:
         """Grant (or re-grant with other fields) a certificate type or catalog for a purpose."""
         async with self._change() as conn:
@@ -380,11 +408,17 @@ class MembersStore:
             purpose=grant.purpose,
             fields=fields,
             created_ms=_ms(self._now()),
+            status="ACTIVE",
         )
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["member_id", "kind", "code", "purpose"],
-                set_={"fields": statement.excluded.fields},
+                set_={
+                    "fields": statement.excluded.fields,
+                    "status": "ACTIVE",
+                    "expires_ms": None,
+                    "application_id": None,
+                },
             )
         )
 
@@ -412,9 +446,15 @@ class MembersStore:
             return [_key(row) for row in await conn.execute(query)]
 
     async def grants_for(self, member_id: str) -> list[Grant]:
+        """The grants in force now: ACTIVE and not past their expiry (gateway.governance)."""
+        now = _ms(self._now())
         query = (
             select(grants)
-            .where(grants.c.member_id == member_id)
+            .where(
+                grants.c.member_id == member_id,
+                grants.c.status == "ACTIVE",
+                or_(grants.c.expires_ms.is_(None), grants.c.expires_ms > now),
+            )
             .order_by(grants.c.kind, grants.c.code, grants.c.purpose)
         )
         async with store_unavailable(), self.engine.connect() as conn:

@@ -19,6 +19,9 @@ members = Table(
     Column("roles", String(200), nullable=False),  # sorted, comma-separated
     Column("created_ms", BigInteger, nullable=False),
     Column("revoked_ms", BigInteger, nullable=True),
+    # 部门编码 of the department it belongs to (the data bureau's is `governance.bureau_code`);
+    # migration 0008_members_grants
+    Column("department_code", String(64), nullable=True),
 )
 
 # Public keys; several may be valid at once so a member can roll over without downtime.
@@ -59,6 +62,13 @@ grants = Table(
     # personal ids (migration 0007_publishing turned the old NULL, "every field", into ["*"])
     Column("fields", Text, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
+    # Migration 0008_members_grants: a grant's life (gateway.governance.grants). Only ACTIVE
+    # grants not past `expires_ms` count; the others stay, for the record.
+    Column("status", String(16), nullable=False, server_default="ACTIVE"),
+    Column("expires_ms", BigInteger, nullable=True),  # NULL: no expiry (an operator's grant)
+    Column("application_id", String(64), nullable=True),  # the application it was approved on
+    Column("updated_ms", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),  # why it was last narrowed, suspended or revoked
 )
 
 # Nonces of accepted request signatures; the primary key is what refuses a replay, in

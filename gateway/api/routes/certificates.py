@@ -12,6 +12,8 @@ from gateway.api.inputs import CertIdDep, HolderDep, PageDep, TypeCodeDep, holde
 from gateway.api.paging import Item, ItemPage, visible_page
 from gateway.api.problems import NotFound, NotShared
 from gateway.api.services import services
+from gateway.catalogue.classes import Classes
+from gateway.catalogue.entries import stricter
 from gateway.lookup import CaseEventEntry, CertificateEntry, Page
 from gateway.lookup.case_cache import CaseCache
 
@@ -26,10 +28,16 @@ async def _case_events(cases: CaseCache, caller: Caller) -> list[CaseEventEntry]
 
 
 def _view(
-    caller: Caller, purpose: str, entry: CertificateEntry, case: list[CaseEventEntry]
+    caller: Caller,
+    purpose: str,
+    entry: CertificateEntry,
+    case: list[CaseEventEntry],
+    classes: Classes,
 ) -> policy.View | None:
-    view = policy.certificate_view(caller, purpose, entry)
-    if view is not None and policy.needs_case(entry.sharing_class):
+    """The view under the stricter of the record's and the catalogue's sharing class."""
+    listed = classes.get(("certificate", entry.type_code))
+    view = policy.certificate_view(caller, purpose, entry, listed)
+    if view is not None and policy.needs_case(stricter(entry.sharing_class, listed)):
         policy.bind_case(caller, purpose, entry.holder_id, case)
     return view
 
@@ -47,6 +55,7 @@ async def list_certificates(
     codes = policy.granted_codes(caller, "certificate", purpose, type_code)
     lookup = services(request).lookup
     case = await _case_events(services(request).cases, caller)
+    listed = await services(request).sharing_classes.current()
 
     async def fetch(code: str, after: str | None, limit: int) -> Page[CertificateEntry]:
         return await lookup.certificates_by_holder(holder_id, code, limit=limit, after=after)
@@ -56,7 +65,7 @@ async def list_certificates(
         codes,
         page.after,
         page.limit,
-        lambda entry: _view(caller, purpose, entry, case),
+        lambda entry: _view(caller, purpose, entry, case, listed),
         lambda entry: (entry.type_code, entry.cert_id),
     )
 
@@ -75,7 +84,9 @@ async def get_certificate(
         raise NotFound()
     exchange = exchange_of(request.scope)
     exchange.holder_id, exchange.holder_type = entry.holder_id, holder_type(entry.holder_id)
-    view = _view(caller, purpose, entry, await _case_events(services(request).cases, caller))
+    listed = await services(request).sharing_classes.current()
+    case = await _case_events(services(request).cases, caller)
+    view = _view(caller, purpose, entry, case, listed)
     if view is None:
         raise NotShared()
     return Item(record=view.record, masked=list(view.masked))
