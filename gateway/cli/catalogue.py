@@ -65,6 +65,14 @@ async def publish_all(found: Opened, entries: list[Entry]) -> list[Entry]:
     return out
 
 
+async def publish_shipped(settings: Settings) -> list[Entry]:
+    """The shipped profiles' entries, published by the operator (unchanged ones stay as they
+    are): what `govgate up --demo` starts with."""
+    entries = [e for path in shipped_files() for e in read_entries(path)]
+    async with opened(settings) as found:
+        return await publish_all(found, entries)
+
+
 @click.group()
 def catalogue() -> None:
     """资源目录: the resources each department shares, with sharing class and legal basis."""

@@ -135,6 +135,11 @@ _ALL_FIELDS_HELP = (
 @click.option("--grant", "grant_texts", multiple=True, help=_GRANT_HELP)
 @click.option("--all-fields", is_flag=True, help=_ALL_FIELDS_HELP)
 @click.option("--name", default=None, help="Display name; default: the member id.")
+@click.option(
+    "--department",
+    default=None,
+    help="部门编码 of its department (the data bureau's is governance.bureau_code, DSJJ).",
+)
 def add_member(
     member_id: str,
     roles: tuple[str, ...],
@@ -142,13 +147,18 @@ def add_member(
     grant_texts: tuple[str, ...],
     all_fields: bool,
     name: str | None,
+    department: str | None,
 ) -> None:
-    """Register MEMBER_ID (e.g. kecheng-window) with its public key and grants."""
+    """Register MEMBER_ID (e.g. kecheng-window) with its public key, department and grants
+    (each grant an audited governance action, as `members grant` makes it)."""
     grants = _grants(grant_texts, all_fields)
     key = _member_key(public_key)
     member = _with_store(
-        lambda store: store.add_member(member_id, roles, name=name, keys=[key], grants=grants)
+        lambda store: store.add_member(
+            member_id, roles, name=name, keys=[key], department=department
+        )
     )
+    _operator_grants(member_id, grants)
     click.echo(
         f"added {member.member_id} ({', '.join(member.roles)}) with 1 key and "
         f"{len(grants)} grant(s)"
@@ -162,13 +172,39 @@ def add_member(
 def grant(member_id: str, grant_texts: tuple[str, ...], all_fields: bool) -> None:
     """Add grants to MEMBER_ID (a grant given again replaces its field list)."""
     grants = _grants(grant_texts, all_fields)
-
-    async def run(store: MembersStore) -> None:
-        for item in grants:
-            await store.add_grant(member_id, item)
-
-    _with_store(run)
+    _operator_grants(member_id, grants)
     click.echo(f"granted {len(grants)} to {member_id}")
+
+
+def _operator_grants(member_id: str, grants: list[Grant]) -> None:
+    """The operator's grants, made as an approval's are: the same records, each audited and
+    on the governance stream (gateway.governance.grants)."""
+    if not grants:
+        return
+    from gateway.cli.governance import ERRORS, opened
+
+    async def run() -> None:
+        async with opened(Settings()) as found:
+            await found.members.get_member(member_id)  # UNKNOWN_MEMBER before anything
+            for item in grants:
+                await found.governance.grants.grant_by_operator(member_id, item)
+
+    try:
+        asyncio.run(run())
+    except MembersError as exc:
+        raise _fail(exc) from exc
+    except ERRORS as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@members.command("set-department")
+@click.argument("member_id")
+@click.argument("department", required=False)
+def set_department(member_id: str, department: str | None) -> None:
+    """Put MEMBER_ID in DEPARTMENT (部门编码; none given: in no department). A department's
+    members publish its catalogue entries and decide applications for its resources."""
+    member = _with_store(lambda store: store.set_department(member_id, department))
+    click.echo(f"{member.member_id} in {member.department or 'no department'}")
 
 
 @members.command("list")
@@ -197,6 +233,7 @@ def list_members(as_json: bool) -> None:
                 "member_id": member.member_id,
                 "name": member.name,
                 "roles": list(member.roles),
+                "department": member.department,
                 "status": status,
                 "keys": key_rows,
                 "grants": [str(g) for g in grants],
@@ -206,6 +243,8 @@ def list_members(as_json: bool) -> None:
             continue
         click.echo(f"{member.member_id} ({member.name}) {status}")
         click.echo(f"  roles: {', '.join(member.roles)}")
+        if member.department:
+            click.echo(f"  department: {member.department}")
         for row in key_rows:
             click.echo(f"  key {row['keyid']} {row['alg']} {row['status']}")
         for item in grants:

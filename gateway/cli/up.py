@@ -97,6 +97,9 @@ async def _serve_with_demo(
         run_connectors,
     )
     from connectors.simulators.demo import Demo
+    from gateway.cli.catalogue import publish_shipped
+
+    await publish_shipped(settings)  # the departments' catalogue entries (资源目录)
 
     async with Demo(settings.data_dir / "departments", zrzy_port=0) as departments:
         departments.drop_folder.mkdir(parents=True, exist_ok=True)
