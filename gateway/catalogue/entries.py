@@ -87,12 +87,23 @@ class Entry:
         return replace(self, version=version, published_ms=at_ms, published_by=by)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def plain_text(value: str) -> bool:
+    """Text a database and the log take: no NUL or other control characters, no lone
+    surrogates (newlines and tabs are fine)."""
+    return _CONTROL.search(value) is None
+
+
 def _text(raw: dict[str, Any], name: str, *, required: bool = True, most: int = 500) -> str:
     value = raw.get(name)
     if not required and (value is None or value == ""):
         return ""
     if not isinstance(value, str) or not value.strip() or len(value) > most:
         raise InvalidEntry(f"{name}: a text of 1-{most} characters, not {value!r}")
+    if not plain_text(value):
+        raise InvalidEntry(f"{name}: holds control characters")
     return value.strip()
 
 
@@ -115,13 +126,13 @@ def _field(raw: Any, index: int) -> FieldSpec:
     if not isinstance(raw, dict):
         raise InvalidEntry(f"{where}: an object with name, type, description, personal")
     name = raw.get("name")
-    if not isinstance(name, str) or not _FIELD.fullmatch(name):
+    if not isinstance(name, str) or not _FIELD.fullmatch(name) or not plain_text(name):
         raise InvalidEntry(f"{where}.name: a field name without spaces, ':' or ',', not {name!r}")
     personal = raw.get("personal", False)
     if not isinstance(personal, bool):
         raise InvalidEntry(f"{where}.personal: true or false, not {personal!r}")
     description = raw.get("description", "")
-    if not isinstance(description, str) or len(description) > 500:
+    if not isinstance(description, str) or len(description) > 500 or not plain_text(description):
         raise InvalidEntry(f"{where}.description: a text of at most 500 characters")
     kind = _choice(raw.get("type", "string"), f"{where}.type", FIELD_TYPES)
     return FieldSpec(name, kind, description, personal)
@@ -139,7 +150,9 @@ def parse_entry(raw: Any) -> Entry:
     basis = raw.get("legal_basis")
     if sharing != "UNCONDITIONAL" and (not isinstance(basis, str) or not basis.strip()):
         raise InvalidEntry(f"legal_basis: required for {sharing} (有条件共享 / 不予共享)")
-    if basis is not None and (not isinstance(basis, str) or len(basis) > 1000):
+    if basis is not None and (
+        not isinstance(basis, str) or len(basis) > 1000 or not plain_text(basis)
+    ):
         raise InvalidEntry("legal_basis: a text of at most 1000 characters")
     fields = raw.get("fields")
     if not isinstance(fields, list) or not fields:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from gateway.catalogue.entries import Entry
+from gateway.catalogue.entries import Entry, plain_text
 from gateway.catalogue.store import CatalogueStore
 from gateway.governance.errors import (
     DepartmentRequired,
@@ -75,7 +75,12 @@ def parse_request(raw: Any, max_days: int) -> ApplicationIn:
                 "digits, '.', '_', '-')"
             )
     scenario = raw.get("scenario")
-    if not isinstance(scenario, str) or not scenario.strip() or len(scenario) > 2000:
+    if (
+        not isinstance(scenario, str)
+        or not scenario.strip()
+        or len(scenario) > 2000
+        or not plain_text(scenario)
+    ):
         raise InvalidApplication("scenario: the use scenario in words, 1-2000 characters")
     fields = raw.get("fields")
     if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
@@ -231,6 +236,8 @@ class Applications:
     ) -> dict[str, Any]:
         """The open step's decision, by a member of its department (or the operator)."""
         reason = (reason or "").strip() or None
+        if reason is not None and (len(reason) > 2000 or not plain_text(reason)):
+            raise InvalidDecision("reason: a text of at most 2000 characters, no control ones")
         async with self.recorder.action(actor) as act:
             app = await self._application(act, application_id)
             step = (

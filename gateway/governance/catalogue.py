@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from gateway.catalogue.entries import Entry
-from gateway.catalogue.errors import NotYourResource
+from gateway.catalogue.entries import Entry, plain_text
+from gateway.catalogue.errors import InvalidEntry, NotYourResource
 from gateway.catalogue.store import CatalogueStore
 from gateway.governance.errors import ReasonRequired
 from gateway.governance.record import Actor, Recorder
@@ -53,6 +53,8 @@ async def withdraw(
     provider or the bureau revokes them; applications for it are refused from now on."""
     if not reason.strip():
         raise ReasonRequired("reason: say why the resource is withdrawn")
+    if len(reason) > 2000 or not plain_text(reason):
+        raise InvalidEntry("reason: a text of at most 2000 characters, no control ones")
     async with recorder.action(actor) as act:
         current = await store.published(code, act.conn)
         _own(actor, current.department_code)

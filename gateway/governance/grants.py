@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.catalogue.entries import Entry
+from gateway.catalogue.entries import Entry, plain_text
 from gateway.catalogue.tables import catalogue_codes, catalogue_heads
 from gateway.governance.errors import (
     GrantNotActive,
@@ -227,6 +227,8 @@ class GrantBook:
             raise InvalidDecision(f"change {change!r}: narrow, suspend, reinstate or revoke")
         if change != "reinstate" and not (reason or "").strip():
             raise ReasonRequired(f"reason: required to {change} a grant")
+        if reason is not None and (len(reason) > 2000 or not plain_text(reason)):
+            raise InvalidDecision("reason: a text of at most 2000 characters, no control ones")
         async with self.recorder.action(actor) as act:
             found = next((g for g in await self.all(act.conn) if g.grant_id == gid), None)
             provider = found is not None and found.provider_code == actor.department

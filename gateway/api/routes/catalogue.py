@@ -18,8 +18,9 @@ from gateway.api.auth import CallerDep, PublisherDep
 from gateway.api.inputs import PageDep, json_object
 from gateway.api.problems import InvalidInput, NotFound
 from gateway.api.services import services
-from gateway.catalogue.entries import CODE, parse_entry
+from gateway.catalogue.entries import CODE, parse_entry, plain_text
 from gateway.governance.catalogue import publish, withdraw
+from gateway.lookup.errors import InvalidQuery
 
 router = APIRouter(prefix="/v1", tags=["governance"])
 
@@ -58,15 +59,20 @@ async def list_catalogue(
     withdrawn: Annotated[bool, Query(description="include withdrawn entries")] = False,
 ) -> EntryPage:
     """The current entries, by code; `next_after` pages on."""
-    entries, following = await services(request).governance.catalogue.page(
-        department=None if department is None else _code(department, "department"),
-        kind=kind,
-        sharing_class=sharing_class,
-        keyword=keyword,
-        withdrawn=withdrawn,
-        after=page.after,
-        limit=page.limit,
-    )
+    if keyword is not None and not plain_text(keyword):
+        raise InvalidInput("keyword: holds control characters")
+    try:
+        entries, following = await services(request).governance.catalogue.page(
+            department=None if department is None else _code(department, "department"),
+            kind=kind,
+            sharing_class=sharing_class,
+            keyword=keyword,
+            withdrawn=withdrawn,
+            after=page.after,
+            limit=page.limit,
+        )
+    except InvalidQuery as exc:
+        raise InvalidInput("after: not a cursor this gateway handed out") from exc
     return EntryPage(items=[e.to_json() for e in entries], next_after=following)
 
 

@@ -101,6 +101,9 @@ def test_up_demo_has_events_flowing_and_stops_cleanly(
         process.send_signal(signal.SIGTERM)
         code = process.wait(60)
     assert code == 0, output.read_text()
+    with sqlite3.connect(db, timeout=5) as conn:  # the departments' catalogue is published
+        listed = {row[0] for row in conn.execute("SELECT code FROM catalogue_heads")}
+    assert {"SCJG-YYZZ", "ZRZY-BDCQZ", "RS-SBJFZM", "XY-SXMD"} <= listed
     states = connector_states(db)
     assert states and set(states.values()) == {"stopped"}, states  # each finished its batch
 
