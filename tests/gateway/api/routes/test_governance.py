@@ -3,7 +3,9 @@ whom, and nothing half-applied when the audit chain cannot take the rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +14,10 @@ from sqlalchemy import delete, func, insert, select
 from gateway.audit.tables import audit_head
 from gateway.governance.tables import governance_outbox, review_steps
 from gateway.members.tables import grants
+from gateway.supervision.calendar import WorkCalendar
+from schemas.codec import EventCodec
 from tests.gateway.api.conftest import PURPOSE, Gateway, Profile
-from tests.gateway.api.routes.test_governance_story import ENTRY, departments, post
+from tests.gateway.api.routes.test_governance_story import ENTRY, cli, departments, post
 from tests.gateway.api.test_auth import assert_problem
 from tests.samples import certificate
 
@@ -165,3 +169,29 @@ async def test_an_approval_is_all_or_nothing(gw: Gateway) -> None:
     status = await ok(gw, f"/v1/applications/{app['application_id']}", "window", method="GET")
     assert status["application"]["status"] == "PENDING_PROVIDER"
     await ok(gw, path, "scjg", {"decision": "APPROVE"})  # and it can be decided after all
+
+
+async def test_a_step_at_80_percent_gets_a_yellow_card(
+    gw: Gateway, data_dir: Path, govgate_bin: str
+) -> None:
+    """The bureau's 2 working days: on the first working day after the application a yellow
+    card names the bureau; no red card yet."""
+    await departments(gw)
+    await ok(gw, "/v1/catalogue", "scjg", ENTRY)
+    app = (await ok(gw, "/v1/applications", "window", ASK))["application"]
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    today = dt.datetime.now(beijing).date()
+    day_one = WorkCalendar().add_working_days(today, 1)
+    ran = cli(
+        gw, data_dir, govgate_bin, "governance", "run", "--once", "--now", f"{day_one}T12:00:00"
+    )
+    assert ran.returncode == 0, ran.stderr
+    codec = EventCodec()
+    alerts = [
+        codec.decode(r.value or b"").record
+        async for r in gw.services.log.iterate("supervision-alerts")
+    ]
+    assert [(a["card"], a["case_no"], a["department_code"]) for a in alerts] == [
+        ("YELLOW", f"{app['application_id']}-B", "DSJJ")
+    ]
+    assert alerts[0]["item_code"] == PURPOSE and "营业执照" in alerts[0]["item_name"]
