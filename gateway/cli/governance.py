@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -23,6 +24,8 @@ from gateway.audit.log import AuditLog
 from gateway.catalogue.errors import CatalogueError
 from gateway.governance.clocks import GovernanceSource
 from gateway.governance.errors import GovernanceError
+from gateway.governance.grants import GrantRecord
+from gateway.governance.record import Actor
 from gateway.governance.service import Governance
 from gateway.log import EventLog, LogError, open_log
 from gateway.members.store import MembersStore
@@ -182,3 +185,54 @@ def _opener(
             yield source
 
     return opened_source
+
+
+@governance.command("grants")
+@click.option("--member", "member_id", help="Only this member's grants.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per grant.")
+def grants_command(member_id: str | None, as_json: bool) -> None:
+    """Every grant with its state (ACTIVE, SUSPENDED, REVOKED, EXPIRED), expiry and origin."""
+
+    async def go() -> list[GrantRecord]:
+        async with opened(Settings()) as found:
+            return await found.governance.grants.visible(Actor.command_line(), member_id)
+
+    try:
+        found = asyncio.run(go())
+    except ERRORS as exc:
+        raise click.ClickException(str(exc)) from exc
+    for grant in found:
+        if as_json:
+            click.echo(json.dumps(grant.to_json(), ensure_ascii=False))
+            continue
+        expires = "no expiry"
+        if grant.expires_ms is not None:
+            until = dt.datetime.fromtimestamp(grant.expires_ms / 1000, dt.UTC)
+            expires = f"expires {until:%Y-%m-%d %H:%M}Z"
+        fields = "all fields" if grant.fields is None else ",".join(grant.fields)
+        origin = grant.application_id or "operator"
+        click.echo(
+            f"{grant.grant_id} {grant.member_id} {grant.kind}:{grant.code}:{grant.purpose} "
+            f"[{fields}] {grant.status} {expires} ({origin})"
+        )
+
+
+@governance.command("change")
+@click.argument("grant_id")
+@click.argument("change", type=click.Choice(["narrow", "suspend", "reinstate", "revoke"]))
+@click.option("--reason", help="Why (required but to reinstate).")
+@click.option("--field", "fields", multiple=True, help="With narrow: a field the grant keeps.")
+def change_command(grant_id: str, change: str, reason: str | None, fields: tuple[str, ...]) -> None:
+    """Narrow, suspend, reinstate or revoke GRANT_ID as the operator (for the bureau)."""
+
+    async def go() -> GrantRecord:
+        async with opened(Settings()) as found:
+            return await found.governance.grants.change(
+                Actor.command_line(), grant_id, change, reason, list(fields) or None
+            )
+
+    try:
+        grant = asyncio.run(go())
+    except ERRORS as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{grant.grant_id} {grant.status}")

@@ -12,21 +12,18 @@ An approval's grants, audit rows and events commit in one transaction with the d
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 
 from gateway.catalogue.entries import Entry, plain_text
 from gateway.catalogue.store import CatalogueStore
+from gateway.governance.application_in import ApplicationIn
 from gateway.governance.errors import (
     DepartmentRequired,
-    InvalidApplication,
     InvalidDecision,
-    InvalidPurpose,
     NotShareable,
     NotYourDecision,
     OwnResource,
@@ -41,60 +38,9 @@ from gateway.governance.tables import review_steps, sharing_applications
 from gateway.settings import GovernanceSettings
 from gateway.store.errors import store_unavailable
 
-PURPOSE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # 事项编码, as Gov-Purpose names it
 DAY_MS = 86_400_000
 BUREAU, PROVIDER = "BUREAU_CHECK", "PROVIDER_DECISION"
 DECISIONS = {BUREAU: ("PASS", "REFUSE"), PROVIDER: ("APPROVE", "NARROW", "REFUSE")}
-
-
-@dataclass(frozen=True)
-class ApplicationIn:
-    """What a consumer asks for."""
-
-    resource_code: str
-    purposes: tuple[str, ...]
-    scenario: str
-    fields: tuple[str, ...]
-    days: int
-
-
-def parse_request(raw: Any, max_days: int) -> ApplicationIn:
-    """An application body, checked; each error names its field."""
-    if not isinstance(raw, dict):
-        raise InvalidApplication("the body must be a JSON object")
-    code = raw.get("resource_code")
-    if not isinstance(code, str) or not PURPOSE.fullmatch(code):
-        raise InvalidApplication(f"resource_code: a catalogue resource code, not {code!r}")
-    purposes = raw.get("purposes")
-    if not isinstance(purposes, list) or not purposes:
-        raise InvalidPurpose("purposes: a non-empty list of item codes (事项编码)")
-    for i, purpose in enumerate(purposes):
-        if not isinstance(purpose, str) or not PURPOSE.fullmatch(purpose):
-            raise InvalidPurpose(
-                f"purposes[{i}]: {purpose!r} is not an item code (事项编码: 1-64 letters, "
-                "digits, '.', '_', '-')"
-            )
-    scenario = raw.get("scenario")
-    if (
-        not isinstance(scenario, str)
-        or not scenario.strip()
-        or len(scenario) > 2000
-        or not plain_text(scenario)
-    ):
-        raise InvalidApplication("scenario: the use scenario in words, 1-2000 characters")
-    fields = raw.get("fields")
-    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
-        raise InvalidApplication("fields: a non-empty list of the resource's field names")
-    days = raw.get("days")
-    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= max_days:
-        raise InvalidApplication(f"days: how long the grant is needed, 1 to {max_days}")
-    return ApplicationIn(
-        code,
-        tuple(dict.fromkeys(purposes)),
-        scenario.strip(),
-        tuple(dict.fromkeys(fields)),
-        days,
-    )
 
 
 def _step_row(row: Any) -> dict[str, Any]:

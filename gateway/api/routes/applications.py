@@ -18,7 +18,7 @@ from gateway.api.auth import CallerDep, ConsumerDep
 from gateway.api.inputs import json_object
 from gateway.api.problems import InvalidInput
 from gateway.api.services import services
-from gateway.governance.applications import parse_request
+from gateway.governance.application_in import parse_request
 
 router = APIRouter(prefix="/v1", tags=["governance"])
 

@@ -66,5 +66,13 @@ def test_shipped_entries_published_listed_shown_and_withdrawn(data_dir: Path) ->
         "CATALOGUE_WITHDRAWN",
         "GRANT_CREATED",
     ]
+    listed_grants = run(env, "governance", "grants", "--member", "window").splitlines()
+    assert len(listed_grants) == 1 and "certificate:YYZZ:*" in listed_grants[0]
+    assert "ACTIVE no expiry (operator)" in listed_grants[0]
+    grant_id = listed_grants[0].split()[0]
+    refused = CliRunner().invoke(main, ["governance", "change", grant_id, "suspend"], env=env)
+    assert refused.exit_code != 0 and "REASON_REQUIRED" in refused.output
+    assert "SUSPENDED" in run(env, "governance", "change", grant_id, "suspend", "--reason", "核查")
+    assert json.loads(run(env, "members", "list", "--json"))["grants"] == []  # not in force
     verified = CliRunner().invoke(main, ["audit", "verify", "--no-anchors"], env=env)
     assert verified.exit_code == 0, verified.output
