@@ -176,6 +176,17 @@ class AuditLog:
         async with db_errors():
             return await conn.run_sync(lambda sync: _append_rows(sync, rows, self._hasher))
 
+    @staticmethod
+    async def lock_within(conn: AsyncConnection) -> None:
+        """Take the chain's append lock in the caller's transaction now, before it reads what
+        it will change: a governance action then reads, decides and appends as one, serialized
+        with every other appender (on SQLite this is also the write lock: its reads before it
+        would not be in the transaction at all)."""
+        async with db_errors():
+            await conn.execute(
+                update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=audit_head.c.seq)
+            )
+
     def _row(self, entry: AuditEntry) -> dict[str, Any]:
         if entry.decision not in ("allow", "deny"):
             raise InvalidAuditEntry(f"decision must be allow or deny, not {entry.decision!r}")

@@ -1,5 +1,9 @@
 """One governance action = one transaction: the change, its audit row, its `governance` event.
 
+The transaction takes the audit chain's append lock first (`AuditLog.lock_within`), so
+actions are serialized: what an action reads (is the step still open? which version is
+current?) cannot change under it before it commits. They are short, and rare beside lookups.
+
 `Recorder.action()` opens the transaction; the action's code changes its tables through the
 connection and notes what happened (`Action.note`); on the way out the notes become audit rows
 in the hash chain (`AuditLog.record_within`, same transaction) and outbox rows, and the commit
@@ -152,6 +156,7 @@ class Recorder:
         """The transaction of one action; commits the change with its audit rows and events."""
         try:
             async with store_unavailable(), self.engine.begin() as conn:
+                await self.audit.lock_within(conn)  # one action at a time, reads included
                 act = Action(conn, self.now_ms(), actor)
                 yield act
                 if act.audits:

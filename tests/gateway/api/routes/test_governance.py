@@ -3,6 +3,7 @@ whom, and nothing half-applied when the audit chain cannot take the rows."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -195,3 +196,25 @@ async def test_a_step_at_80_percent_gets_a_yellow_card(
         ("YELLOW", f"{app['application_id']}-B", "DSJJ")
     ]
     assert alerts[0]["item_code"] == PURPOSE and "营业执照" in alerts[0]["item_name"]
+
+
+async def test_two_decisions_at_once_one_wins(gw: Gateway) -> None:
+    await departments(gw)
+    await gw.add_member("bureau2", "auditor")
+    await gw.services.members.set_department("bureau2", "DSJJ")
+    await ok(gw, "/v1/catalogue", "scjg", ENTRY)
+    app = (await ok(gw, "/v1/applications", "window", ASK))["application"]
+    path = f"/v1/applications/{app['application_id']}/decision"
+    answers = await asyncio.gather(
+        post(gw, path, "bureau", {"decision": "PASS"}),
+        post(gw, path, "bureau2", {"decision": "REFUSE", "reason": "用途不明"}),
+    )
+    assert sorted(a.status_code == 200 for a in answers) == [False, True]
+    loser = next(a for a in answers if a.status_code != 200)
+    # refused by the step the winner left: closed (a refusal) or now the provider's (a pass)
+    assert (loser.status_code, loser.json()["code"]) in {
+        (409, "STEP_CLOSED"),
+        (403, "NOT_YOUR_DECISION"),
+    }
+    shown = await ok(gw, f"/v1/applications/{app['application_id']}", "window", method="GET")
+    assert len([s for s in shown["application"]["steps"] if s["step"] == "BUREAU_CHECK"]) == 1
