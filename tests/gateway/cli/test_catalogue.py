@@ -62,7 +62,7 @@ def test_shipped_entries_published_listed_shown_and_withdrawn(data_dir: Path) ->
     member = json.loads(run(env, "members", "list", "--json"))
     assert member["department"] == "330802-ZHCK" and member["grants"] == ["certificate:YYZZ:*:住所"]
     assert governance_actions(env) == [
-        *["CATALOGUE_PUBLISHED"] * 4,
+        *["CATALOGUE_PUBLISHED"] * 5,
         "CATALOGUE_WITHDRAWN",
         "GRANT_CREATED",
     ]
