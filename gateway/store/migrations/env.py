@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 
 # Every module that defines tables on the shared metadata, so autogenerate sees them all.
 from gateway.audit import tables as _audit_tables  # noqa: F401
+from gateway.catalogue import tables as _catalogue_tables  # noqa: F401
+from gateway.governance import tables as _governance_tables  # noqa: F401
 from gateway.lookup import tables as _lookup_tables  # noqa: F401
 from gateway.members import tables as _members_tables  # noqa: F401
 from gateway.publishing import tables as _publishing_tables  # noqa: F401
