@@ -2,7 +2,8 @@
 
 市场监管 publishes a 有条件共享 entry for 营业执照 with its legal basis; a county window applies
 for two fields for one item; the bureau passes it; 市场监管 approves one field and refuses the
-other with a reason; the window's lookup shows the approved field and masks the rest; the grant
+other with a reason; the window's lookup shows the approved field and masks the rest, and is
+refused without `Gov-Case` or with a case of another item; the grant
 expires (the clock of `govgate governance run --now`, which the test holds) and the next lookup
 is refused; a reviewer who sits past the deadline gets a red card on `supervision-alerts`;
 `govgate audit verify` passes and the audit rows tell the story.
@@ -24,7 +25,7 @@ from gateway.audit.tables import audit_rows
 from schemas.codec import EventCodec
 from tests.gateway.api.conftest import PURPOSE, Gateway, Profile
 from tests.gateway.api.test_auth import assert_problem
-from tests.samples import certificate
+from tests.samples import case_event, certificate
 
 BASIS = "《政务信息资源共享管理暂行办法》（国发〔2016〕51号）第九条"
 OTHER_ITEM = "11330802002493025K3330111704000"
@@ -155,6 +156,16 @@ async def test_the_whole_story(gw: Gateway, data_dir: Path, govgate_bin: str) ->
     surface = looked.json()["record"]["surface_fields"]
     assert surface["住所"] == "衢州市柯城区荷花街道"
     assert surface["法定代表人"] == "***" and surface["注册资本"] == "***"
+
+    # 有条件共享 serves a case: without Gov-Case, or with a case of another item, refused
+    url = "/v1/certificates/330802-YYZZ-0001"
+    assert_problem(await gw.call("GET", url, "window", case=None), 400, "CASE_REQUIRED")
+    other = case_event("SL330802202611239999") | {"item_code": OTHER_ITEM}
+    await gw.publish("CaseEvent", other)
+    mismatch = await gw.call("GET", url, "window", case="SL330802202611239999")
+    assert_problem(mismatch, 403, "CASE_MISMATCH")
+    await gw.publish("CaseEvent", case_event())  # a case of the purpose's item, this holder's
+    assert (await gw.call("GET", url, "window", case="SL330802202611230001")).status_code == 200
 
     # another application nobody at the bureau looks at
     waiting = await body(gw, "POST", "/v1/applications", "window", ask | {"purposes": [OTHER_ITEM]})
