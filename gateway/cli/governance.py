@@ -209,7 +209,7 @@ def grants_command(member_id: str | None, as_json: bool) -> None:
         if grant.expires_ms is not None:
             until = dt.datetime.fromtimestamp(grant.expires_ms / 1000, dt.UTC)
             expires = f"expires {until:%Y-%m-%d %H:%M}Z"
-        fields = "all fields" if grant.fields is None else ",".join(grant.fields)
+        fields = "-" if grant.fields is None else ",".join(grant.fields)  # as the grant says
         origin = grant.application_id or "operator"
         click.echo(
             f"{grant.grant_id} {grant.member_id} {grant.kind}:{grant.code}:{grant.purpose} "
