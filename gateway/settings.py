@@ -116,7 +116,7 @@ class ConnectorsSettings(_Section):
 
 
 class FilesSettings(_Section):
-    """The file store (文件存储) for materials' contents, content-addressed by SHA-256.
+    """The file store (文件存储) for materials' contents, content-addressed by SHA-256 or SM3.
 
     A directory under the data dir by default; S3-compatible object storage (MinIO, Ceph RGW,
     SeaweedFS, a cloud's) when `s3_endpoint` is set: `GOVGATE_FILES_S3_ENDPOINT`,
@@ -155,6 +155,12 @@ class FilesSettings(_Section):
         default=100 * 1024 * 1024,
         ge=1,
         description="largest file a connector copies in; a larger one is a dead letter",
+    )
+    hash: Literal["sha-256", "sm3"] = Field(
+        default="sha-256",
+        description="content address of files stored from now on: SHA-256 (sha256/ab/…), or "
+        "SM3 (国密, sm3/ab/…; the Material record then carries `sm3` beside `sha256`). Files "
+        "stored before keep their address and are served and checked by it",
     )
 
 
@@ -205,6 +211,13 @@ class GatewaySettings(_Section):
         default=(),
         description="PEM public keys still published at /.well-known/govgate-keys after a "
         "roll-over, so responses signed before it keep verifying",
+    )
+    audit_hash: Literal["sha-256", "sm3"] = Field(
+        default="sha-256",
+        description="row hash of an audit chain begun now: HMAC-SHA256, or HMAC-SM3 (国密) "
+        "with its key by HKDF-SM3. A chain keeps the algorithm of its first row: the gateway "
+        "refuses to append to a chain of the other (AUDIT_HASH_CONFLICT), and "
+        "`govgate audit verify` checks each chain with its own",
     )
     audit_secret: SecretStr | None = Field(
         default=None,

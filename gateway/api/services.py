@@ -172,7 +172,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             open_log(settings, engine, wait=settings.kafka.startup_wait_s)
         )
         secret = await asyncio.to_thread(load_audit_secret, settings)
-        audit = await stack.enter_async_context(AuditLog(engine, secret))
+        audit = await stack.enter_async_context(
+            AuditLog(engine, secret, hash_alg=settings.gateway.audit_hash)
+        )
         keys = await asyncio.to_thread(load_signing_keys, settings)
         members = MembersStore(engine)
         lookup = LookupStore(engine)

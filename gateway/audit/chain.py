@@ -12,12 +12,16 @@ an append-only file a database writer does not reach. `verify` requires rows old
 anchoring interval (plus grace) to be covered by a signed anchor, so deleting the anchors as
 well is a finding too, and it refuses unkeyed (v1) rows except the legacy prefix that signed
 anchors vouch for (`keyed_from`), so rows cannot be downgraded to the unkeyed format either.
+
+The chain is re-computed with the algorithm its head records (SHA-256 or SM3,
+gateway.audit.hashing), whatever `gateway.audit_hash` says today, so a chain begun before the
+setting changed keeps verifying.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,8 +29,15 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit.errors import AuditCorrupted
-from gateway.audit.hashing import GENESIS, RowHasher, row_hash
-from gateway.audit.tables import HEAD_ID, audit_head, audit_rows, db_errors, read_head
+from gateway.audit.hashing import AUDIT_HASHES, GENESIS, AuditHash, RowHasher, row_hash
+from gateway.audit.tables import (
+    HEAD_ID,
+    audit_head,
+    audit_rows,
+    db_errors,
+    read_hash_alg,
+    read_head,
+)
 
 __all__ = ["GENESIS", "Checkpoint", "Problem", "VerifyReport", "row_hash", "verify"]
 
@@ -77,6 +88,7 @@ class VerifyReport:
     signed_anchors: int = 0
     anchored_seq: int = 0  # the highest seq a signed anchor vouches for
     unkeyed_rows: int = 0  # legacy v1 rows (before the chain was keyed)
+    hash_alg: str = "sha-256"  # the chain's row hash: sha-256 or sm3
 
     @property
     def ok(self) -> bool:
@@ -148,7 +160,7 @@ class _Walk:
         if self.hasher(row) == stored:
             self.first_keyed = self.first_keyed or seq
             return
-        if row_hash(row) != stored or row["requests"] != 1:
+        if self.hasher.alg != "sha-256" or row_hash(row) != stored or row["requests"] != 1:
             self.add(seq, "ALTERED", "the stored hash does not match the row's fields")
             return
         if self.first_keyed or seq >= self.legacy_below:  # legacy only in the vouched prefix
@@ -232,7 +244,7 @@ class _Walk:
 
 async def verify(
     engine: AsyncEngine,
-    key: bytes,
+    key: bytes | Mapping[AuditHash, bytes],
     anchors: Sequence[Checkpoint] = (),
     *,
     anchors_due_s: float | None = None,
@@ -244,22 +256,28 @@ async def verify(
     """Re-compute every hash with the chain `key` in seq order; check links, seqs, the head,
     and `anchors`.
 
+    `key`: the chain key of each algorithm (`hashing.chain_keys(secret)`), of which the one of
+    the algorithm the chain records is used; or one key, used with that algorithm.
+
     `anchors_due_s`: rows older than this must be covered by a signed anchor (None: not
     checked). `findings`: problems found before (anchors that failed their signature check),
     reported with the rest. Rows are read in batches of `batch` by seq, so memory stays flat
     whatever the table's size; rows appended while verifying (beyond the head read at the
     start) are left for the next run.
     """
-    walk = _Walk(RowHasher(key), anchors, max_problems)
-    for problem in findings:
-        walk.add(problem.seq, problem.kind, problem.detail)
+    found: list[Problem] = list(findings)
     async with db_errors(), engine.connect() as conn:
         try:
             head_seq, head_hash = await read_head(conn)
             up_to: int | None = head_seq
+            recorded = await read_hash_alg(conn)
         except AuditCorrupted:  # a finding like any other: check the rows all the same
-            walk.add(0, "HEAD_MISMATCH", "the audit_head row is missing")
-            head_seq, head_hash, up_to = 0, GENESIS, None
+            found.append(Problem(0, "HEAD_MISMATCH", "the audit_head row is missing"))
+            head_seq, head_hash, up_to, recorded = 0, GENESIS, None, None
+    hasher = await _hasher(engine, key, recorded, found)
+    walk = _Walk(hasher, anchors, max_problems)
+    for problem in found:
+        walk.add(problem.seq, problem.kind, problem.detail)
     async for row in _rows(engine, up_to, batch):
         walk.row(row)
     if up_to is not None:
@@ -282,7 +300,39 @@ async def verify(
         signed_anchors=sum(1 for a in walk.anchors if a.signed),
         anchored_seq=walk.anchored,
         unkeyed_rows=walk.unkeyed,
+        hash_alg=hasher.alg,
     )
+
+
+async def _hasher(
+    engine: AsyncEngine,
+    key: bytes | Mapping[AuditHash, bytes],
+    recorded: str | None,
+    findings: list[Problem],
+) -> RowHasher:
+    """The row hasher of the chain's recorded algorithm. With no record (no head, or no row)
+    the first row's stored hash says which (SHA-256 when none fits); an unknown record is a
+    finding, and the chain is checked as SHA-256."""
+    keys = {alg: key for alg in AUDIT_HASHES} if isinstance(key, bytes) else dict(key)
+    if recorded is not None:
+        for alg in AUDIT_HASHES:
+            if recorded == alg and alg in keys:
+                return RowHasher(keys[alg], alg)
+        findings.append(
+            Problem(0, "HEAD_MISMATCH", f"the head records an unknown hash algorithm {recorded!r}")
+        )
+        return RowHasher(keys["sha-256"], "sha-256")
+    async with db_errors(), engine.connect() as conn:
+        first = (
+            (await conn.execute(select(audit_rows).order_by(audit_rows.c.seq).limit(1)))
+            .mappings()
+            .one_or_none()
+        )
+    hashers = [RowHasher(keys[alg], alg) for alg in AUDIT_HASHES if alg in keys]
+    for hasher in hashers:
+        if first is not None and hasher(first) == first["hash"]:
+            return hasher
+    return hashers[0]
 
 
 async def _rows(engine: AsyncEngine, up_to: int | None, batch: int) -> AsyncIterator[RowMapping]:

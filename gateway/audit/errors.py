@@ -28,6 +28,14 @@ class AuditCorrupted(AuditError):
     code = "AUDIT_CORRUPTED"
 
 
+class AuditHashConflict(AuditError):
+    """The chain is hashed with another algorithm than `gateway.audit_hash` names (an SHA-256
+    chain and the setting switched to sm3, or the reverse): rows are not appended, since one
+    chain never mixes algorithms. Set the setting back, or start a new deployment."""
+
+    code = "AUDIT_HASH_CONFLICT"
+
+
 class InvalidAuditEntry(AuditError, ValueError):
     """An entry the gateway should never build (unknown decision, impossible status)."""
 

@@ -18,6 +18,18 @@ material's content request served, null otherwise), the hash is the lowercase he
     HMAC-SHA256(chain_key, b"govgate-audit-v2\\x00" + enc(seq) + … + enc(prev_hash))
 
 with `chain_key = HKDF-SHA256(audit secret, salt = b"", info = b"govgate audit chain v2", 32)`.
+
+SM3 chains (国密, `gateway.audit_hash = "sm3"`). The same, with SM3 in place of SHA-256 in
+both places: the row hash is HMAC-SM3 (RFC 2104 over SM3: 64-byte blocks, 32-byte digest) and
+the chain key HKDF-SM3 of the audit secret with the same salt and info. One chain is hashed
+with one algorithm from its first row to its last: the algorithm is recorded in `audit_head`
+(`hash_alg`, migration 0009_audit_sm3; NULL on a chain with rows means SHA-256), chosen by the
+first row written, and the writer refuses to append to a chain of the other algorithm
+(`AuditHashConflict`), so switching the setting never mixes a chain. `verify` hashes with the
+algorithm recorded for the chain, whatever the setting says now, so older SHA-256 chains keep
+verifying; a head whose algorithm was changed makes every row a finding (ALTERED), since no row
+hashes to its stored value under the other algorithm. An SM3 chain has no legacy v1 rows.
+
 Without the audit secret (which is not in the database) nobody can compute a row's hash, so a
 database writer cannot forge, alter or re-chain a row unnoticed.
 
@@ -40,13 +52,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeAlias, get_args
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import RowMapping
 
+from gateway.crypto.sm3 import SM3
+
+AuditHash: TypeAlias = Literal["sha-256", "sm3"]  # the names of gateway.crypto.sm3.HashName
+AUDIT_HASHES: tuple[AuditHash, ...] = get_args(AuditHash)
 GENESIS = "0" * 64
 V1_LABEL = b"govgate-audit-v1\x00"
 V2_LABEL = b"govgate-audit-v2\x00"
@@ -89,18 +105,42 @@ def encode(values: Iterable[object]) -> bytes:
     return b"".join(parts)
 
 
-def chain_key(secret: bytes) -> bytes:
-    """The key of the row MAC, derived from the audit secret (see the module for why)."""
-    return HKDF(hashes.SHA256(), 32, salt=b"", info=CHAIN_KEY_INFO).derive(secret)
+def check_alg(alg: str) -> AuditHash:
+    """`alg` if it names an audit hash (sha-256, sm3), else `ValueError`."""
+    for known in AUDIT_HASHES:
+        if alg == known:
+            return known
+    raise ValueError(f"unknown audit hash {alg!r}; use one of {', '.join(AUDIT_HASHES)}")
+
+
+def chain_key(secret: bytes, alg: AuditHash = "sha-256") -> bytes:
+    """The key of the row MAC, derived from the audit secret (see the module for why): with
+    HKDF-SHA256 for a SHA-256 chain, HKDF-SM3 for an SM3 one."""
+    algorithm: hashes.HashAlgorithm = hashes.SM3() if alg == "sm3" else hashes.SHA256()
+    return HKDF(algorithm, 32, salt=b"", info=CHAIN_KEY_INFO).derive(secret)
+
+
+def chain_keys(secret: bytes) -> dict[AuditHash, bytes]:
+    """The chain key of each algorithm, for `verify` to use the one the chain records."""
+    return {alg: chain_key(secret, alg) for alg in AUDIT_HASHES}
+
+
+def _digestmod(alg: AuditHash) -> str | Callable[[], Any]:
+    """What `hmac.new` takes: OpenSSL's by name when hashlib has it (fast path), else the
+    `gateway.crypto.sm3.SM3` object (hashlib-like; pure-Python HMAC around OpenSSL's SM3)."""
+    if alg == "sha-256":
+        return "sha256"
+    return "sm3" if "sm3" in hashlib.algorithms_available else SM3
 
 
 class RowHasher:
     """Computes v2 row hashes with one chain key (the HMAC's key schedule done once)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, alg: AuditHash = "sha-256") -> None:
         if len(key) < 16:
             raise ValueError("the chain key must be at least 16 bytes")
-        self._base = hmac.new(key, V2_LABEL, hashlib.sha256)
+        self.alg = check_alg(alg)
+        self._base = hmac.new(key, V2_LABEL, _digestmod(self.alg))
 
     def __call__(self, row: Row) -> str:
         """The v2 (keyed) hash of `row`, a mapping holding every name of `V2_FIELDS`."""

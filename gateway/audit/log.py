@@ -13,7 +13,9 @@ The holder's id number (身份证号, 统一社会信用代码) is never stored:
 HMAC-SHA256(secret, normalized id), which `access_log` recomputes to find a holder's rows, and
 ids in the path or headers become keyed pseudonyms (gateway.audit.pseudonyms). A row names a
 holder only when the member asking was identified, so no one can write into a person's access
-log by claiming to ask about them. Rows are hashed with the chain key (gateway.audit.hashing).
+log by claiming to ask about them. Rows are hashed with the chain key (gateway.audit.hashing),
+with the chain's one algorithm: HMAC-SHA256, or HMAC-SM3 when the chain was begun with
+`gateway.audit_hash = "sm3"`.
 """
 
 from __future__ import annotations
@@ -29,10 +31,24 @@ from typing import Any, Literal
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.audit.errors import AuditCorrupted, AuditError, AuditUnavailable, InvalidAuditEntry
-from gateway.audit.hashing import RowHasher, chain_key
+from gateway.audit.errors import (
+    AuditCorrupted,
+    AuditError,
+    AuditHashConflict,
+    AuditUnavailable,
+    InvalidAuditEntry,
+)
+from gateway.audit.hashing import AuditHash, RowHasher, chain_key
 from gateway.audit.pseudonyms import holder_hash, pseudonymise
-from gateway.audit.tables import HEAD_ID, WIDTHS, audit_head, audit_rows, db_errors
+from gateway.audit.tables import (
+    HEAD_ID,
+    WIDTHS,
+    audit_head,
+    audit_rows,
+    db_errors,
+    read_hash_alg,
+    recorded_alg,
+)
 from gateway.store import blocking
 from gateway.store.group_commit import GroupCommit
 
@@ -109,6 +125,9 @@ class AuditLog:
     after an idle spell, as a Kafka producer's `linger.ms` does; since every caller waits for
     its row, a linger is pure latency unless commits are very expensive, so it is off by
     default.
+
+    `hash_alg` (gateway.audit_hash): the row hash of a chain begun by this writer; appending to
+    a chain of the other algorithm is refused (`AuditHashConflict`, at `start` already).
     """
 
     def __init__(
@@ -118,6 +137,7 @@ class AuditLog:
         *,
         flush_interval_s: float = 0.0,
         max_batch: int = 500,
+        hash_alg: AuditHash = "sha-256",
     ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"the audit secret must be at least {MIN_SECRET_BYTES} bytes")
@@ -125,7 +145,7 @@ class AuditLog:
             raise ValueError("max_batch must be ≥ 1 and flush_interval_s ≥ 0")
         self.engine = engine
         self._secret = secret
-        self._hasher = RowHasher(chain_key(secret))
+        self._hasher = RowHasher(chain_key(secret, hash_alg), hash_alg)
         self._writer: GroupCommit[dict[str, Any], int] = GroupCommit(
             self._append_batch,
             name="audit-writer",
@@ -140,8 +160,19 @@ class AuditLog:
         """Rows waiting for the writer (the audit lag, for /metrics)."""
         return self._writer.pending
 
+    @property
+    def hash_alg(self) -> AuditHash:
+        return self._hasher.alg
+
     async def start(self) -> None:
-        """Start the writer task (`record` starts it too); safe twice."""
+        """Check the chain's algorithm is this writer's, then start the writer task (`record`
+        starts it too, and each append checks again); safe twice."""
+        try:
+            async with db_errors(), self.engine.connect() as conn:
+                recorded = await read_hash_alg(conn)
+        except AuditUnavailable:  # not there yet: each append checks, and waits it out
+            recorded = None
+        _check_alg(recorded, self._hasher.alg)
         self._writer.start()
 
     async def close(self) -> None:
@@ -235,19 +266,35 @@ def _append_rows(conn: Connection, rows: list[dict[str, Any]], row_hash: RowHash
         update(audit_head)
         .where(audit_head.c.id == HEAD_ID)
         .values(seq=audit_head.c.seq + len(rows))
-        .returning(audit_head.c.seq, audit_head.c.hash)
+        .returning(audit_head.c.seq, audit_head.c.hash, audit_head.c.hash_alg)
     ).one_or_none()
     if bumped is None:
         raise AuditCorrupted("the audit_head row is missing; run `govgate audit verify`")
     first = int(bumped.seq) - len(rows) + 1
+    recorded = recorded_alg(first - 1, bumped.hash_alg)
+    _check_alg(recorded, row_hash.alg)  # raising rolls the bump back
     prev = str(bumped.hash)  # not yet updated: the hash of seq first - 1
     for i, row in enumerate(rows):
         row["seq"] = first + i
         row["prev_hash"] = prev
         prev = row["hash"] = row_hash(row)
     conn.execute(audit_rows.insert(), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(hash=prev))
+    conn.execute(
+        update(audit_head)
+        .where(audit_head.c.id == HEAD_ID)
+        .values(hash=prev, hash_alg=row_hash.alg)  # the first row records the chain's
+    )
     return first
+
+
+def _check_alg(recorded: str | None, configured: AuditHash) -> None:
+    """`AuditHashConflict` unless the chain is new (None) or hashed with `configured`."""
+    if recorded is not None and recorded != configured:
+        raise AuditHashConflict(
+            f"the audit chain is hashed with {recorded}, and gateway.audit_hash says "
+            f"{configured}: one chain never mixes algorithms. Set GOVGATE_GATEWAY_AUDIT_HASH="
+            f"{recorded} for this database (an {configured} chain needs a new deployment)"
+        )
 
 
 def _failure(exc: Exception) -> AuditError:

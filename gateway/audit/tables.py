@@ -70,6 +70,9 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),  # hash of that row; 64 zeros before the first
     # the first seq hashed with the chain key (rows below are legacy v1); set by 0005_audit_keyed
     Column("keyed_from", BigInteger, nullable=True),
+    # the chain's row hash: sha-256 or sm3 (gateway.audit.hashing), set by its first row; NULL
+    # on a chain with rows is sha-256 (written before 0009_audit_sm3)
+    Column("hash_alg", String(16), nullable=True),
 )
 
 
@@ -89,6 +92,24 @@ async def read_keyed_from(conn: AsyncConnection) -> int:
     """The first seq hashed with the chain key (1 for a chain keyed from the start)."""
     found = await conn.scalar(select(audit_head.c.keyed_from).where(audit_head.c.id == HEAD_ID))
     return 1 if found is None else int(found)
+
+
+def recorded_alg(seq: int, stored: str | None) -> str | None:
+    """The chain's hash algorithm as its head records it: `stored`, else SHA-256 for a chain
+    with rows (written before the column), else None (no row yet: the first row decides)."""
+    if stored is not None:
+        return stored
+    return "sha-256" if seq > 0 else None
+
+
+async def read_hash_alg(conn: AsyncConnection) -> str | None:
+    """The chain's recorded hash algorithm (`recorded_alg`); None with no head or no rows."""
+    row = (
+        await conn.execute(
+            select(audit_head.c.seq, audit_head.c.hash_alg).where(audit_head.c.id == HEAD_ID)
+        )
+    ).one_or_none()
+    return None if row is None else recorded_alg(int(row.seq), row.hash_alg)
 
 
 @asynccontextmanager

@@ -20,7 +20,7 @@ from gateway.audit.anchor_file import anchor_line, append_lines, read_anchor_fil
 from gateway.audit.anchors import anchor, latest_anchors
 from gateway.audit.chain import Problem, VerifyReport, verify
 from gateway.audit.errors import AuditError
-from gateway.audit.hashing import chain_key
+from gateway.audit.hashing import chain_keys
 from gateway.audit.log import SECRET_ENV, Access, access_log, load_secret
 from gateway.audit.signed_anchors import Anchor, check_signatures
 from gateway.log import LogError, open_log
@@ -131,7 +131,7 @@ async def run_verify(
 ) -> VerifyReport:
     """Verify the chain in the database `settings` name, against the anchors of `sources`
     ('log' and/or files) whose signatures hold."""
-    key = chain_key(await asyncio.to_thread(load_audit_secret, settings, create=False))
+    key = chain_keys(await asyncio.to_thread(load_audit_secret, settings, create=False))
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_database(settings))
         found: list[Anchor] = []
@@ -172,6 +172,8 @@ def summary(report: VerifyReport, anchored: bool) -> str:
         line = f"audit chain BROKEN: {report.problem_count} problems in {report.rows} rows"
     if report.unkeyed_rows:
         line += f"; {report.unkeyed_rows} legacy rows unkeyed"
+    if report.hash_alg != "sha-256":
+        line += f"; rows hashed with HMAC-{report.hash_alg.upper()}"
     if not anchored:
         return line + "; anchors not checked"
     if report.signed_anchors == 0:

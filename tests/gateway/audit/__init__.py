@@ -39,7 +39,10 @@ async def fresh_engine(url: str) -> AsyncIterator[AsyncEngine]:
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM audit_rows"))
             await conn.execute(
-                text("UPDATE audit_head SET seq = 0, hash = :genesis, keyed_from = 1"),
+                text(
+                    "UPDATE audit_head SET seq = 0, hash = :genesis, keyed_from = 1, "
+                    "hash_alg = NULL"
+                ),
                 {"genesis": GENESIS},
             )
             await conn.execute(text("DELETE FROM log_records"))

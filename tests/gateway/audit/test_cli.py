@@ -6,6 +6,7 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -33,10 +34,10 @@ def runner(data_dir: Path) -> CliRunner:
     )
 
 
-def fill(data_dir: Path, count: int) -> None:
+def fill(data_dir: Path, count: int, hash_alg: Any = "sha-256") -> None:
     async def run() -> None:
         async with fresh_engine(Settings(data_dir=data_dir).database_url) as engine:
-            async with AuditLog(engine, SECRET) as log:
+            async with AuditLog(engine, SECRET, hash_alg=hash_alg) as log:
                 for i in range(count):
                     holder = HOLDER if i % 3 == 0 else None
                     await log.record(entry(i, holder_id=holder, holder_type="ORGANIZATION"))
@@ -64,6 +65,26 @@ def test_verify_an_intact_chain_exits_0_with_a_summary(runner: CliRunner, data_d
     assert "1 signed anchors checked (of 1), rows up to seq 30 anchored" in result.output
     result = runner.invoke(audit, ["verify", "--gateway-id", "xinhua"])
     assert "no signed anchors" in result.output
+
+
+def test_verify_checks_each_chain_with_its_own_hash(runner: CliRunner, data_dir: Path) -> None:
+    """A SHA-256 chain verifies after the setting switched to sm3 (and stays unmixed); an SM3
+    chain says so in the summary, and its tampering is found (国密, issue #18)."""
+    fill(data_dir, 4)
+    sm3 = {"GOVGATE_GATEWAY_AUDIT_HASH": "sm3"}
+    result = runner.invoke(audit, ["verify", "--no-anchors"], env=sm3)
+    assert result.exit_code == 0, result.output
+    assert "HMAC-SM3" not in result.output
+
+    fill(data_dir, 5, "sm3")  # a new deployment (fresh_engine empties the chain)
+    result = runner.invoke(audit, ["verify", "--no-anchors"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("audit chain intact: 5 rows (seq 1..5)")
+    assert "rows hashed with HMAC-SM3" in result.output
+    tamper(data_dir, "UPDATE audit_rows SET status = 500 WHERE seq = 3")
+    result = runner.invoke(audit, ["verify", "--no-anchors"])
+    assert result.exit_code == 1
+    assert "seq 3: ALTERED" in result.output
 
 
 def test_verify_names_each_bad_seq_and_exits_1(runner: CliRunner, data_dir: Path) -> None:

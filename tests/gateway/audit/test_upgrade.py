@@ -45,8 +45,10 @@ async def test_a_legacy_chain_verifies_after_the_upgrade(data_dir: Path) -> None
             await conn.execute(text("UPDATE audit_head SET seq = 7, hash = :h"), {"h": prev})
         await migrate(engine)  # to the newest schema, as `govgate db upgrade` does
         async with engine.connect() as conn:
-            head = (await conn.execute(text("SELECT seq, keyed_from FROM audit_head"))).one()
-        assert tuple(head) == (7, 8)
+            head = (
+                await conn.execute(text("SELECT seq, keyed_from, hash_alg FROM audit_head"))
+            ).one()
+        assert tuple(head) == (7, 8, "sha-256")  # 0009_audit_sm3 records the chain's hash
         assert {r["requests"] for r in await audit_rows(engine)} == {1}
 
         async with AuditLog(engine, SECRET) as audit:
