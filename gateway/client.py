@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import json
 import os
 import urllib.parse
@@ -45,6 +44,7 @@ from typing import Any, Literal, Self
 
 import httpx
 
+from gateway.crypto.sm3 import HashName, new_hasher
 from gateway.members.errors import MembersError
 from gateway.members.keys import PrivateKey, PublicKey, algorithm_of, key_id, keys_from_jwks
 from gateway.signatures import VerifiedResponse, encode_url, sign_request, verify_response
@@ -151,14 +151,19 @@ class Answer:
 
 @dataclass(frozen=True)
 class Download:
-    """A file fetched by `download_material`: where it was written and what verified it."""
+    """A file fetched by `download_material`: where it was written and what verified it.
+
+    The bytes were checked against one digest of the signed Content-Digest: SHA-256 (`sha256`
+    set), or SM3 (`sm3` set) for a client of `digest="sm3"` or a file the gateway states only
+    by SM3 (国密)."""
 
     path: Path
-    sha256: str
+    sha256: str | None
     size: int
     content_type: str
     response: httpx.Response  # the signed head (status, headers, the signed request)
     verified: VerifiedResponse
+    sm3: str | None = None
 
     def proof(self) -> dict[str, Any]:
         """The signed request and response head: with the file's SHA-256 (its Content-Digest,
@@ -175,6 +180,7 @@ class Download:
                 "headers": dict(self.response.headers),
             },
             "sha256": self.sha256,
+            "sm3": self.sm3,
             "gateway_keyid": self.verified.keyid,
         }
 
@@ -344,8 +350,8 @@ class GatewayClient:
     async def _save(
         self, response: httpx.Response, path: Path, verified: VerifiedResponse
     ) -> Download:
-        expected = _sha256_digest(response.headers.get("content-digest", ""))
-        digest = hashlib.sha256()
+        alg, expected = _file_digest(response.headers.get("content-digest", ""), self.digest)
+        digest = new_hasher(alg)
         size = 0
         partial = path.with_name(f".{path.name}.part")
         out = await asyncio.to_thread(partial.open, "wb")
@@ -369,11 +375,12 @@ class GatewayClient:
                 await asyncio.to_thread(partial.unlink)
         return Download(
             path,
-            digest.hexdigest(),
+            digest.hexdigest() if alg == "sha-256" else None,
             size,
             response.headers.get("content-type", "application/octet-stream"),
             response,
             verified,
+            digest.hexdigest() if alg == "sm3" else None,
         )
 
     async def case(self, case_no: str, *, purpose: str) -> Answer:
@@ -549,16 +556,24 @@ class GatewayClient:
         raise AssertionError("unreachable")
 
 
-def _sha256_digest(value: str) -> bytes:
-    """The sha-256 member of a Content-Digest field (RFC 9530), or `ContentNotVerified`."""
+def _file_digest(value: str, preferred: str) -> tuple[HashName, bytes]:
+    """The member of a file's Content-Digest field (RFC 9530) to check its bytes with: the
+    client's own algorithm; a client of SHA-256 takes SM3 when that is all there is (a file
+    stored by SM3 from an SM-only gateway), a client of SM3 nothing else. `ContentNotVerified`
+    when there is none."""
+    found: dict[str, bytes] = {}
     for member in value.split(","):
         name, _, rest = member.strip().partition("=")
-        if name.strip() == "sha-256" and rest.startswith(":") and rest.endswith(":"):
+        if rest.startswith(":") and rest.endswith(":"):
             try:
-                return base64.b64decode(rest[1:-1], validate=True)
+                found.setdefault(name.strip(), base64.b64decode(rest[1:-1], validate=True))
             except ValueError:
-                break
-    raise ContentNotVerified(f"no sha-256 in Content-Digest {value[:100]!r}")
+                continue
+    order: tuple[HashName, ...] = ("sm3",) if preferred == "sm3" else ("sha-256", "sm3")
+    for alg in order:
+        if len(found.get(alg, b"")) == 32:
+            return alg, found[alg]
+    raise ContentNotVerified(f"no {' or '.join(order)} in Content-Digest {value[:100]!r}")
 
 
 def _dumps(value: Any) -> bytes:

@@ -108,6 +108,7 @@ def material(material_id: str = "M-0001") -> dict[str, Any]:
         "content_type": "application/pdf",
         "size_bytes": 1_234_567,
         "sha256": "cd" * 32,
+        "sm3": None,
         "storage_uri": "s3://materials/M-0001.pdf",
         "submitted_at": FETCHED,
         "reusable": True,

@@ -66,6 +66,7 @@ class TargetSpec(BaseModel):
 # `connectors.runtime.attachments`) they are read from.
 FILE_FIELDS = {
     "sha256": "@file.sha256",
+    "sm3": "@file.sm3",  # null unless the file store addresses files by SM3 (files.hash)
     "size_bytes": "@file.size",
     "storage_uri": "@file.uri",
     "content_type": "@file.content_type",
@@ -82,9 +83,10 @@ class FileSpec(BaseModel):
       sha256: WJZY               # optional: column with the hash the department recorded
       max_bytes: 52428800        # optional: default files.max_bytes
     ```
-    The runtime copies the file into govgate's file store and fills `sha256`, `size_bytes`,
-    `storage_uri` and (unless mapped) `content_type`; a file that is missing, unreadable, too
-    large or not what its recorded hash says becomes a dead letter.
+    The runtime copies the file into govgate's file store and fills `sha256`, `sm3` (with
+    `files.hash = "sm3"`), `size_bytes`, `storage_uri` and (unless mapped) `content_type`; a
+    file that is missing, unreadable, too large or not what its recorded hash says becomes a
+    dead letter.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -3,8 +3,9 @@
 A `Material` connector names, per source record, the path of the file on the department's
 share (`file.path`, relative to `file.root`). Before a batch is mapped, each file is streamed
 into the file store (hashed on the way; never held whole in memory) and its facts — SHA-256,
-size, where it is stored, content type from its first bytes — join the record as `@file.*`
-columns, which the mapping reads like any other (`connectors.mapping.spec.FILE_FIELDS`).
+SM3 when the store addresses files by it (`files.hash = "sm3"`, else null), size, where it is
+stored, content type from its first bytes — join the record as `@file.*` columns, which the
+mapping reads like any other (`connectors.mapping.spec.FILE_FIELDS`).
 
 A file that is missing, unreadable, outside the share, over the size limit, or whose bytes do
 not match the hash the department recorded, becomes a dead letter with the reason; the
@@ -55,6 +56,7 @@ Failed = tuple[SourceRecord, RecordError]
 # dead-letters it for what is wrong with it, and no file is stored for nothing.
 PLACEHOLDER = {
     "@file.sha256": "0" * 64,
+    "@file.sm3": None,
     "@file.size": 0,
     "@file.uri": "about:blank",
     "@file.content_type": "application/octet-stream",
@@ -129,6 +131,7 @@ class AttachmentCopier:
                 await backoff.wait()
         facts = {
             "@file.sha256": stored.sha256,
+            "@file.sm3": stored.sm3,
             "@file.size": stored.size,
             "@file.uri": stored.uri,
             "@file.content_type": content_type,

@@ -95,11 +95,11 @@ async def read_keyed_from(conn: AsyncConnection) -> int:
 
 
 def recorded_alg(seq: int, stored: str | None) -> str | None:
-    """The chain's hash algorithm as its head records it: `stored`, else SHA-256 for a chain
-    with rows (written before the column), else None (no row yet: the first row decides)."""
-    if stored is not None:
-        return stored
-    return "sha-256" if seq > 0 else None
+    """The chain's hash algorithm as its head records it: None while it has no row (the first
+    row decides), else `stored`, or SHA-256 when none is (rows written before the column)."""
+    if seq <= 0:
+        return None
+    return "sha-256" if stored is None else stored
 
 
 async def read_hash_alg(conn: AsyncConnection) -> str | None:

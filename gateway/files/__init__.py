@@ -1,4 +1,4 @@
-"""The file store (文件存储): the contents of materials (申请材料), kept by SHA-256.
+"""The file store (文件存储): the contents of materials (申请材料), kept by SHA-256 or SM3.
 
 `open_file_store(settings)` opens the configured backend — a folder under the data dir, or
 S3-compatible object storage when `files.s3_endpoint` is set — behind `FileStore` (base.py).
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from gateway.files.base import READ_CHUNK, FileStore, StoredFile, check_sha256
+from gateway.files.base import READ_CHUNK, FileStore, StoredFile, check_digest, check_sha256
 from gateway.files.errors import (
     ContentCorrupted,
     ContentMissing,
@@ -34,6 +34,7 @@ __all__ = [
     "HashMismatch",
     "InvalidDigest",
     "StoredFile",
+    "check_digest",
     "check_sha256",
     "open_file_store",
     "verified_chunks",
@@ -53,7 +54,7 @@ async def open_file_store(settings: Settings) -> AsyncIterator[FileStore]:
     else:
         from gateway.files.directory import DirectoryFileStore
 
-        directory = DirectoryFileStore(settings.files_dir)
+        directory = DirectoryFileStore(settings.files_dir, settings.files.hash)
         await directory.start()
         store = directory
     try:

@@ -1,8 +1,10 @@
-"""The file store as a folder (embedded default): `DATA_DIR/files/sha256/ab/<sha256>`.
+"""The file store as a folder (embedded default): `DATA_DIR/files/sha256/ab/<sha256>` (or
+`sm3/ab/<sm3>` for files put with `files.hash = "sm3"`).
 
 A put writes `incoming/<random>.part` while hashing, flushes it to disk, then renames it under
 its hash (atomic on one file system); an existing content is kept and the new copy dropped.
-Quarantined contents move to `quarantine/<sha256>` beside a `.reason.txt`. Blocking file calls
+Quarantined contents move to `quarantine/<sha256>` (`quarantine/sm3-<sm3>`) beside a
+`.reason.txt`. Blocking file calls
 run in threads, one bounded chunk at a time.
 """
 
@@ -16,7 +18,16 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from gateway.files.base import READ_CHUNK, FileStore, Hashing, StoredFile, check_sha256, key_of
+from gateway.crypto.sm3 import HashName
+from gateway.files.base import (
+    READ_CHUNK,
+    FileStore,
+    Hashing,
+    StoredFile,
+    aside_name,
+    check_digest,
+    key_of,
+)
 from gateway.files.errors import ContentMissing, FileStoreUnavailable
 
 _DIR_MODE = 0o700
@@ -26,8 +37,9 @@ _FILE_MODE = 0o600
 class DirectoryFileStore(FileStore):
     backend = "directory"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, hash: HashName = "sha-256") -> None:
         self.root = root.resolve()
+        self.hash = hash
 
     async def start(self) -> None:
         """Create the folders (owner-only); `FileStoreUnavailable` if they cannot be made."""
@@ -37,11 +49,11 @@ class DirectoryFileStore(FileStore):
             raise FileStoreUnavailable(f"file store folder {self.root}: {exc}") from exc
 
     def _make_dirs(self) -> None:
-        for sub in ("sha256", "incoming", "quarantine"):
+        for sub in ("sha256", "sm3", "incoming", "quarantine"):
             (self.root / sub).mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
 
-    def _path(self, sha256: str) -> Path:
-        return self.root / key_of(check_sha256(sha256))
+    def _path(self, digest: str, alg: HashName = "sha-256") -> Path:
+        return self.root / key_of(check_digest(digest, alg), alg)
 
     async def put(
         self,
@@ -50,7 +62,7 @@ class DirectoryFileStore(FileStore):
         expected_sha256: str | None = None,
         max_bytes: int | None = None,
     ) -> StoredFile:
-        hashing = Hashing(expected_sha256, max_bytes)
+        hashing = Hashing(expected_sha256, max_bytes, self.hash)
         temp = self.root / "incoming" / f"{uuid.uuid4().hex}.part"
         try:
             out = await asyncio.to_thread(_create, temp)
@@ -61,32 +73,33 @@ class DirectoryFileStore(FileStore):
                 await asyncio.to_thread(_sync, out)
             finally:
                 await asyncio.to_thread(out.close)
-            sha256 = hashing.finish()
-            created = await asyncio.to_thread(_place, temp, self._path(sha256))
+            hashing.finish()
+            address = hashing.address
+            created = await asyncio.to_thread(_place, temp, self._path(address, self.hash))
         except OSError as exc:
             raise FileStoreUnavailable(f"file store folder {self.root}: {exc}") from exc
         finally:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(temp.unlink, missing_ok=True)
-        return StoredFile(sha256, hashing.size, self.uri(sha256), created)
+        return hashing.stored(self.uri(address, self.hash), created)
 
-    async def size(self, sha256: str) -> int:
-        path = self._path(sha256)
+    async def size(self, digest: str, alg: HashName = "sha-256") -> int:
+        path = self._path(digest, alg)
         try:
             return (await asyncio.to_thread(path.stat)).st_size
         except FileNotFoundError:
-            raise ContentMissing(f"no content {sha256}") from None
+            raise ContentMissing(f"no content {digest}") from None
         except OSError as exc:
             raise FileStoreUnavailable(f"{path}: {exc}") from exc
 
     async def chunks(
-        self, sha256: str, start: int = 0, end: int | None = None
+        self, digest: str, start: int = 0, end: int | None = None, *, alg: HashName = "sha-256"
     ) -> AsyncIterator[bytes]:
-        path = self._path(sha256)
+        path = self._path(digest, alg)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError:
-            raise ContentMissing(f"no content {sha256}") from None
+            raise ContentMissing(f"no content {digest}") from None
         except OSError as exc:
             raise FileStoreUnavailable(f"{path}: {exc}") from exc
         try:
@@ -107,16 +120,17 @@ class DirectoryFileStore(FileStore):
         finally:
             await asyncio.to_thread(handle.close)
 
-    async def quarantine(self, sha256: str, reason: str) -> None:
-        path = self._path(sha256)
-        aside = self.root / "quarantine" / sha256
+    async def quarantine(self, digest: str, reason: str, alg: HashName = "sha-256") -> None:
+        path = self._path(digest, alg)
+        aside = self.root / "quarantine" / aside_name(digest, alg)
         try:
             await asyncio.to_thread(_set_aside, path, aside, reason)
         except OSError as exc:
             raise FileStoreUnavailable(f"{path}: {exc}") from exc
 
-    async def quarantined(self, sha256: str) -> str | None:
-        note = self.root / "quarantine" / f"{check_sha256(sha256)}.reason.txt"
+    async def quarantined(self, digest: str, alg: HashName = "sha-256") -> str | None:
+        name = aside_name(check_digest(digest, alg), alg)
+        note = self.root / "quarantine" / f"{name}.reason.txt"
         try:
             return await asyncio.to_thread(note.read_text, encoding="utf-8")
         except FileNotFoundError:
@@ -124,8 +138,8 @@ class DirectoryFileStore(FileStore):
         except OSError as exc:
             raise FileStoreUnavailable(f"{note}: {exc}") from exc
 
-    def uri(self, sha256: str) -> str:
-        return self._path(sha256).as_uri()
+    def uri(self, digest: str, alg: HashName = "sha-256") -> str:
+        return self._path(digest, alg).as_uri()
 
     async def ping(self) -> None:
         if not await asyncio.to_thread(os.access, self.root / "sha256", os.W_OK | os.X_OK):

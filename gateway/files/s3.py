@@ -8,8 +8,9 @@ many S3-compatible servers refuse).
 
 A put uploads to `incoming/<random>` while hashing (one request for a small file, a multipart
 upload of `s3_part_bytes` parts otherwise: the most held in memory), then copies it server-side
-to `sha256/ab/<sha256>` unless that exists already, and deletes the temporary object.
-Quarantined contents move to `quarantine/<sha256>` with the reason in the object's metadata.
+to `sha256/ab/<sha256>` (`sm3/ab/<sm3>` with `files.hash = "sm3"`) unless that exists already,
+and deletes the temporary object. Quarantined contents move to `quarantine/<sha256>`
+(`quarantine/sm3-<sm3>`) with the reason in the object's metadata.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ from aiobotocore.session import get_session
 from aiohttp import ClientError as AiohttpError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway.files.base import READ_CHUNK, FileStore, Hashing, StoredFile, check_sha256, key_of
+from gateway.crypto.sm3 import HashName
+from gateway.files.base import (
+    READ_CHUNK,
+    FileStore,
+    Hashing,
+    StoredFile,
+    aside_name,
+    check_digest,
+    key_of,
+)
 from gateway.files.errors import ContentMissing, FileStoreError, FileStoreUnavailable
 from gateway.settings import FilesSettings
 
@@ -65,6 +75,7 @@ class S3FileStore(FileStore):
         self.settings = settings
         self.bucket = settings.s3_bucket
         self.prefix = settings.s3_prefix
+        self.hash = settings.hash
         self._stack = contextlib.AsyncExitStack()
         self._client: S3Client | None = None
 
@@ -116,8 +127,8 @@ class S3FileStore(FileStore):
             raise FileStoreUnavailable("the S3 file store is not started (or closed)")
         return self._client
 
-    def _key(self, sha256: str) -> str:
-        return self.prefix + key_of(check_sha256(sha256))
+    def _key(self, digest: str, alg: HashName = "sha-256") -> str:
+        return self.prefix + key_of(check_digest(digest, alg), alg)
 
     async def put(
         self,
@@ -126,24 +137,25 @@ class S3FileStore(FileStore):
         expected_sha256: str | None = None,
         max_bytes: int | None = None,
     ) -> StoredFile:
-        hashing = Hashing(expected_sha256, max_bytes)
+        hashing = Hashing(expected_sha256, max_bytes, self.hash)
         temp = f"{self.prefix}incoming/{uuid.uuid4().hex}"
         try:
             await self._upload(temp, chunks, hashing)
-            sha256 = hashing.finish()
-            created = not await self.exists(sha256)
+            hashing.finish()
+            address = hashing.address
+            created = not await self.exists(address, self.hash)
             if created:
                 with _translated(f"copy {temp}"):
                     await self.client.copy_object(
                         Bucket=self.bucket,
-                        Key=self._key(sha256),
+                        Key=self._key(address, self.hash),
                         CopySource={"Bucket": self.bucket, "Key": temp},
                     )
         finally:
             with contextlib.suppress(FileStoreError):
                 with _translated(f"delete {temp}"):
                     await self.client.delete_object(Bucket=self.bucket, Key=temp)
-        return StoredFile(sha256, hashing.size, self.uri(sha256), created)
+        return hashing.stored(self.uri(address, self.hash), created)
 
     async def _upload(self, key: str, chunks: AsyncIterable[bytes], hashing: Hashing) -> None:
         """Upload to `key`: one PUT if all fits in one part, else a multipart upload."""
@@ -193,22 +205,22 @@ class S3FileStore(FileStore):
             )
         return {"ETag": sent["ETag"], "PartNumber": number}
 
-    async def size(self, sha256: str) -> int:
-        key = self._key(sha256)
-        with _translated(f"content {sha256}"):
+    async def size(self, digest: str, alg: HashName = "sha-256") -> int:
+        key = self._key(digest, alg)
+        with _translated(f"content {digest}"):
             head = await self.client.head_object(Bucket=self.bucket, Key=key)
         return int(head["ContentLength"])
 
     async def chunks(
-        self, sha256: str, start: int = 0, end: int | None = None
+        self, digest: str, start: int = 0, end: int | None = None, *, alg: HashName = "sha-256"
     ) -> AsyncIterator[bytes]:
-        key = self._key(sha256)
+        key = self._key(digest, alg)
         wanted = ""  # all of it
         if start or end is not None:
             if end is not None and end <= start:
                 return
             wanted = f"bytes={start}-{'' if end is None else end - 1}"
-        with _translated(f"content {sha256}"):
+        with _translated(f"content {digest}"):
             if wanted:
                 answer = await self.client.get_object(Bucket=self.bucket, Key=key, Range=wanted)
             else:
@@ -216,7 +228,7 @@ class S3FileStore(FileStore):
         body = answer["Body"]
         try:
             while True:
-                with _translated(f"content {sha256}"):
+                with _translated(f"content {digest}"):
                     chunk = await body.read(READ_CHUNK)
                 if not chunk:
                     return
@@ -224,11 +236,11 @@ class S3FileStore(FileStore):
         finally:
             body.close()
 
-    async def quarantine(self, sha256: str, reason: str) -> None:
-        key = self._key(sha256)
-        aside = f"{self.prefix}quarantine/{sha256}"
+    async def quarantine(self, digest: str, reason: str, alg: HashName = "sha-256") -> None:
+        key = self._key(digest, alg)
+        aside = f"{self.prefix}quarantine/{aside_name(digest, alg)}"
         try:
-            with _translated(f"quarantine {sha256}"):
+            with _translated(f"quarantine {digest}"):
                 await self.client.copy_object(
                     Bucket=self.bucket,
                     Key=aside,
@@ -238,20 +250,20 @@ class S3FileStore(FileStore):
                 )
         except ContentMissing:  # another reader set it aside first
             return
-        with _translated(f"quarantine {sha256}"):
+        with _translated(f"quarantine {digest}"):
             await self.client.delete_object(Bucket=self.bucket, Key=key)
 
-    async def quarantined(self, sha256: str) -> str | None:
-        aside = f"{self.prefix}quarantine/{check_sha256(sha256)}"
+    async def quarantined(self, digest: str, alg: HashName = "sha-256") -> str | None:
+        aside = f"{self.prefix}quarantine/{aside_name(check_digest(digest, alg), alg)}"
         try:
-            with _translated(f"quarantine {sha256}"):
+            with _translated(f"quarantine {digest}"):
                 head = await self.client.head_object(Bucket=self.bucket, Key=aside)
         except ContentMissing:
             return None
         return unquote(head.get("Metadata", {}).get("reason", "set aside"))
 
-    def uri(self, sha256: str) -> str:
-        return f"s3://{self.bucket}/{self._key(sha256)}"
+    def uri(self, digest: str, alg: HashName = "sha-256") -> str:
+        return f"s3://{self.bucket}/{self._key(digest, alg)}"
 
     async def ping(self) -> None:
         with _translated(f"bucket {self.bucket}"):

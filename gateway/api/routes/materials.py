@@ -10,6 +10,9 @@ purpose checks as the record. A material of another case than `Gov-Case` is serv
 offered for reuse. The answer carries `Content-Digest: sha-256=:…:` (RFC 9530) from the
 record, which the gateway's response signature covers, so a window can prove later which bytes
 it was given; its audit row, naming the file's SHA-256, is committed before the first byte.
+A file stored under its SM3 (国密, `files.hash = "sm3"`; the record carries `sm3`) is read by
+it and answered with `Content-Digest: sm3=:…:`, followed by `sha-256=:…:` unless the gateway's
+algorithm allow-list excludes SHA-256; every digest stated is checked against the bytes.
 The bytes are checked while they stream: stored bytes that turn out not to match end the
 stream before its last chunk, and are set aside, so the next request is refused with
 CONTENT_CORRUPTED (a file gone from the store: CONTENT_MISSING), audited like any refusal.
@@ -32,6 +35,7 @@ from gateway.api.inputs import CatalogCodeDep, HolderDep, PageDep, holder_type, 
 from gateway.api.paging import Item, visible_page
 from gateway.api.problems import InvalidInput, MaterialExpired, NotFound, NotReusable
 from gateway.api.services import services
+from gateway.crypto.sm3 import HashName
 from gateway.files import ContentCorrupted, ContentMissing, FileStore, verified_chunks
 from gateway.lookup import MaterialEntry, Page
 from gateway.lookup.reuse import ReuseStatus, record_reuse_status, today
@@ -100,7 +104,8 @@ async def list_materials(
 
 _CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The file, with Content-Digest (sha-256) covered by the response signature",
+        "description": "The file, with Content-Digest (sha-256, or sm3 and sha-256 for a file "
+        "stored by SM3) covered by the response signature",
         "content": {"application/octet-stream": {"schema": {"type": "string"}}},
     }
 }
@@ -124,19 +129,36 @@ async def material_content(
     status = _reuse_for(caller.case_no, entry)
     record = entry.record
     sha256, size = str(record["sha256"]), int(record["size_bytes"])
-    await _present(svc.files, sha256, size)
+    digests = _digests(record, svc.settings.gateway.digest_algorithms)
+    alg, digest = next(iter(digests.items()))  # the address comes first
+    await _present(svc.files, digest, size, alg)
     exchange.content_sha256, exchange.streamed = sha256, True
     content_type = str(record.get("content_type") or "application/octet-stream")
     headers = {
-        "Content-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:",
+        "Content-Digest": ", ".join(
+            f"{name}=:{base64.b64encode(bytes.fromhex(value)).decode()}:"
+            for name, value in digests.items()
+        ),
         "Content-Length": str(size),
         "Content-Disposition": _disposition(str(record.get("name") or material_id), content_type),
         "Cache-Control": "no-store",
         "Gov-Reuse": status,
     }
-    return StreamingResponse(
-        verified_chunks(svc.files, sha256, size), media_type=content_type, headers=headers
-    )
+    chunks = verified_chunks(svc.files, digest, size, alg=alg, also=digests)
+    return StreamingResponse(chunks, media_type=content_type, headers=headers)
+
+
+def _digests(record: dict[str, Any], allowed: tuple[str, ...]) -> dict[HashName, str]:
+    """The record's digests the answer states, the file's address first: its SM3 when it was
+    stored by SM3, then its SHA-256 if allowed; else its SHA-256 alone (a file stored before
+    is still served by the address it has, whatever the allow-list)."""
+    sha256, sm3 = str(record["sha256"]), record.get("sm3")
+    if not sm3:
+        return {"sha-256": sha256}
+    found: dict[HashName, str] = {"sm3": str(sm3)}
+    if "sha-256" in allowed:
+        found["sha-256"] = sha256
+    return found
 
 
 def _reuse_for(case_no: str | None, entry: MaterialEntry) -> ReuseStatus | Literal["OWN_CASE"]:
@@ -152,19 +174,19 @@ def _reuse_for(case_no: str | None, entry: MaterialEntry) -> ReuseStatus | Liter
     return status
 
 
-async def _present(files: FileStore, sha256: str, size: int) -> None:
+async def _present(files: FileStore, digest: str, size: int, alg: HashName) -> None:
     """Refuse before the head is sent when the file is known to be gone or bad."""
     try:
-        stored = await files.size(sha256)
+        stored = await files.size(digest, alg)
     except ContentMissing:
-        reason = await files.quarantined(sha256)
+        reason = await files.quarantined(digest, alg)
         if reason is not None:
-            raise ContentCorrupted(f"content {sha256} was set aside: {reason}") from None
+            raise ContentCorrupted(f"content {digest} was set aside: {reason}") from None
         raise
     if stored != size:
         reason = f"{stored} bytes stored, the record says {size}"
-        await files.quarantine(sha256, reason)
-        raise ContentCorrupted(f"content {sha256}: {reason}")
+        await files.quarantine(digest, reason, alg)
+        raise ContentCorrupted(f"content {digest}: {reason}")
 
 
 def _disposition(name: str, content_type: str) -> str:

@@ -190,7 +190,9 @@ async def reset_postgres(url: str) -> None:
         names = ", ".join(t.name for t in metadata.sorted_tables if t.name != "audit_head")
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {names} CASCADE"))
-            await conn.execute(text("UPDATE audit_head SET seq = 0, hash = :g"), {"g": GENESIS})
+            await conn.execute(
+                text("UPDATE audit_head SET seq = 0, hash = :g, hash_alg = NULL"), {"g": GENESIS}
+            )
     finally:
         await engine.dispose()
 

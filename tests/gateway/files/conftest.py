@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.crypto.sm3 import HashName
 from gateway.files import FileStore
 from gateway.files.directory import DirectoryFileStore
 from gateway.files.s3 import S3FileStore
@@ -20,13 +21,20 @@ def fresh_prefix() -> str:
     return f"t-{uuid.uuid4().hex[:16]}/"
 
 
-async def open_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> FileStore:
+async def open_store(
+    kind: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    hash: HashName = "sha-256",
+    prefix: str | None = None,
+) -> FileStore:
     if kind == "directory":
-        directory = DirectoryFileStore(tmp_path / "files")
+        directory = DirectoryFileStore(tmp_path / "files", hash)
         await directory.start()
         return directory
     server: S3Server = request.getfixturevalue("s3_server")
-    s3 = S3FileStore(server.settings(fresh_prefix()))
+    settings = server.settings(prefix or fresh_prefix()).model_copy(update={"hash": hash})
+    s3 = S3FileStore(settings)
     await s3.start()
     return s3
 

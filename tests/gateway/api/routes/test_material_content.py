@@ -4,7 +4,8 @@ The simulated 发改 system files an application with three attachments; its con
 them into the file store (a folder, and S3 on a real SeaweedFS); a window system with a grant
 lists the holder's reusable materials and downloads one through `GatewayClient`, which checks
 the digest and the signature; the bytes are the department's; the access shows in the
-holder's access log; a tampered file in the store is refused with a clear error.
+holder's access log; a tampered file in the store is refused with a clear error. Each runs
+with files addressed by SHA-256 and by SM3 (国密, `files.hash = "sm3"`, issue #18).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from connectors.simulators.fgw import ITEMS, TZXM_FJ, FgwSimulator
 from connectors.simulators.people import Company, PartyFactory
 from gateway.api.app import create_app
 from gateway.client import ContentNotVerified, GatewayClient, GatewayRefused, NotAuthorized
+from gateway.crypto.sm3 import HashName, sm3
 from gateway.files.base import key_of
 from gateway.lookup import replay
 from gateway.members.keys import generate_private_key
@@ -49,6 +51,11 @@ class World:
     attachments: list[dict[str, Any]]
     share: Path
     app: Any
+    hash: HashName
+
+    def address(self, data: bytes) -> str:
+        """The hex hash `data` is stored under in this world's file store."""
+        return sm3(data).hex() if self.hash == "sm3" else hashlib.sha256(data).hexdigest()
 
     def window(self, key: Any) -> GatewayClient:
         return GatewayClient(self.url, member_id="window", private_key=key)
@@ -64,12 +71,14 @@ async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     return server, task, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(params=["directory", "s3"])
+@pytest.fixture(params=["directory", "s3", "directory-sm3", "s3-sm3"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
-    files = FilesSettings()
-    if request.param == "s3":
+    backend, _, by = str(request.param).partition("-")
+    hash_: HashName = "sm3" if by == "sm3" else "sha-256"
+    files = FilesSettings(hash=hash_)
+    if backend == "s3":
         server: S3Server = request.getfixturevalue("s3_server")
-        files = server.settings(fresh_prefix())
+        files = server.settings(fresh_prefix()).model_copy(update={"hash": hash_})
     data_dir = tmp_path / "var"
     settings = Settings(
         data_dir=data_dir,
@@ -99,7 +108,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await replay(svc.log, svc.engine, streams=["materials"])
         uv, task, url = await _serve(app)
         try:
-            yield World(settings, url, company, first, second, rows, share, app)
+            yield World(settings, url, company, first, second, rows, share, app, hash_)
         finally:
             uv.should_exit = True
             await task
@@ -144,6 +153,13 @@ async def test_a_window_reuses_a_material_and_the_holder_sees_it(
     assert got.content_type == "image/jpeg" and got.size == licence["size_bytes"]
     assert '"content-digest"' in got.verified.covered
     assert got.response.headers["gov-reuse"] == "OFFERED"
+    stated = got.response.headers["content-digest"]
+    if world.hash == "sm3":  # stored, served and checked by SM3; SHA-256 stated beside it
+        assert licence["sm3"] == sm3(target.read_bytes()).hex()
+        assert licence["storage_uri"].endswith(key_of(licence["sm3"], "sm3"))
+        assert stated.startswith("sm3=:") and ", sha-256=:" in stated
+    else:
+        assert licence["sm3"] is None and stated.startswith("sha-256=:") and "sm3" not in stated
 
     async with GatewayClient(world.url, member_id="portal", private_key=portal) as auditor:
         log = (await auditor.access_log(holder)).data["items"]
@@ -175,8 +191,7 @@ async def test_a_tampered_file_is_cut_short_then_refused(world: World, tmp_path:
     window, portal = await _members(world)
     licence = f"FGW-{world.first_case}-01"
     data = original(world, licence[4:])
-    sha256 = hashlib.sha256(data).hexdigest()
-    await _tamper(world, sha256, data)
+    await _tamper(world, world.address(data), data)
     async with world.window(window) as win:
         with pytest.raises(ContentNotVerified):
             await win.download_material(licence, tmp_path / "l.jpg", purpose=PURPOSE)
@@ -198,12 +213,12 @@ async def test_a_file_gone_from_the_store_is_refused_with_its_own_code(
 ) -> None:
     window, portal = await _members(world)
     licence = f"FGW-{world.first_case}-01"
-    sha256 = hashlib.sha256(original(world, licence[4:])).hexdigest()
+    digest = world.address(original(world, licence[4:]))
     files = world.app.state.services.files
     if files.backend == "directory":
-        (world.settings.files_dir / key_of(sha256)).unlink()
+        (world.settings.files_dir / key_of(digest, world.hash)).unlink()
     else:
-        await files.client.delete_object(Bucket=files.bucket, Key=files._key(sha256))
+        await files.client.delete_object(Bucket=files.bucket, Key=files._key(digest, world.hash))
     async with world.window(window) as win:
         with pytest.raises(GatewayRefused) as caught:
             await win.download_material(licence, tmp_path / "l.jpg", purpose=PURPOSE)
@@ -214,11 +229,46 @@ async def test_a_file_gone_from_the_store_is_refused_with_its_own_code(
     assert fetches == [("deny", "CONTENT_MISSING")]
 
 
-async def _tamper(world: World, sha256: str, data: bytes) -> None:
+async def _tamper(world: World, digest: str, data: bytes) -> None:
     """Change one byte of the stored copy, as a disk fault or an intruder would."""
     bad = bytes([data[0]]) + bytes([data[1] ^ 1]) + data[2:]
     files = world.app.state.services.files
     if files.backend == "directory":
-        (world.settings.files_dir / key_of(sha256)).write_bytes(bad)
+        (world.settings.files_dir / key_of(digest, world.hash)).write_bytes(bad)
         return
-    await files.client.put_object(Bucket=files.bucket, Key=files._key(sha256), Body=bad)
+    await files.client.put_object(Bucket=files.bucket, Key=files._key(digest, world.hash), Body=bad)
+
+
+async def test_an_sm3_client_checks_a_file_by_its_sm3(world: World, tmp_path: Path) -> None:
+    """A window running SM-only (`digest="sm3"`) takes a file only by its SM3: one stored by SM3
+    verifies; one stated by SHA-256 alone is refused, nothing written."""
+    window, _ = await _members(world)
+    licence = f"FGW-{world.first_case}-01"
+    data = original(world, licence[4:])
+    target = tmp_path / "l.jpg"
+    async with GatewayClient(
+        world.url, member_id="window", private_key=window, digest="sm3"
+    ) as win:
+        if world.hash == "sha-256":
+            with pytest.raises(ContentNotVerified, match="no sm3"):
+                await win.download_material(licence, target, purpose=PURPOSE)
+            assert not target.exists()
+            return
+        got = await win.download_material(licence, target, purpose=PURPOSE)
+    assert (got.sm3, got.sha256) == (sm3(data).hex(), None)
+    assert target.read_bytes() == data and got.proof()["sm3"] == got.sm3
+
+
+def test_a_record_without_sm3_is_served_by_its_sha256_whatever_the_allow_list() -> None:
+    """The route states a file's digests from its record, the address first: a record from
+    before the switch (no `sm3`) by SHA-256 alone, even to an SM-only gateway; an SM3 one by
+    SM3, then SHA-256 unless the allow-list leaves SHA-256 out."""
+    from gateway.api.routes.materials import _digests
+
+    old, new = {"sha256": "ab" * 32, "sm3": None}, {"sha256": "ab" * 32, "sm3": "cd" * 32}
+    assert _digests(old, ("sm3",)) == {"sha-256": "ab" * 32}
+    assert list(_digests(new, ("sha-256", "sm3")).items()) == [
+        ("sm3", "cd" * 32),
+        ("sha-256", "ab" * 32),
+    ]
+    assert _digests(new, ("sm3",)) == {"sm3": "cd" * 32}
