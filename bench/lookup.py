@@ -15,7 +15,8 @@ the other (never together, so they do not share the CPUs):
   gateway-sm2  with --alg sm2, then the same on an SM-only gateway (国密: GOVGATE_GATEWAY_
             ALGORITHMS=["sm2-sm3", "sm3"]) in a fresh folder or database: SM2 member and gateway
             keys, requests asking Want-Content-Digest: sm3, responses signed sm2-sm3 with SM3
-            digests; printed beside the Ed25519 gateway of the same run
+            digests, audit rows HMAC-SM3 (GOVGATE_GATEWAY_AUDIT_HASH=sm3); printed beside the
+            Ed25519 gateway of the same run
   baseline  one FastAPI route that returns a certificate lookup's JSON from a dict in memory
 With --workers P, each server runs P processes on its port: the gateway as `govgate up
 --workers P` does (gateway.api.workers.WorkerPool), the baseline under uvicorn's own workers.
@@ -61,7 +62,8 @@ def cert_id(i: int) -> str:
 
 PROFILES: dict[str, dict[str, Any]] = {  # the gateway's algorithms: GatewaySettings overrides
     "ed25519": {},
-    "sm2": {"algorithms": ("sm2-sm3", "sm3")},  # SM-only: its key SM2, its digests SM3
+    # SM-only: its key SM2, its digests SM3, its audit chain HMAC-SM3
+    "sm2": {"algorithms": ("sm2-sm3", "sm3"), "audit_hash": "sm3"},
 }
 MEMBER_ALG = {"ed25519": "ed25519", "sm2": "sm2-sm3"}
 

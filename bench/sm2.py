@@ -6,7 +6,8 @@ Every operation signs or verifies the same 327-byte RFC 9421 signature base, the
 govgate lookup's. SM2 goes through `gateway.crypto.sm2` (SM3 Z_A pre-hash, then GmSSL), in DER
 and in raw r || s; `gmssl_*` are GmSSL's bare digest calls, to show what the layer adds; Ed25519
 and P-256 are `cryptography`'s, as `gateway.signatures` uses them today. SM3 and SHA-256
-throughput over 1 MiB buffers is for the audit chain and content addressing. Each figure is the
+throughput over 1 MiB buffers is for content addressing (`files.hash`), and one audit row's
+keyed hash, HMAC-SHA256 against HMAC-SM3 (`gateway.audit_hash`), for the chain. Each figure is the
 best of 7 interleaved rounds (µs/op). Prints human-readable lines, then one JSON line.
 """
 
@@ -26,6 +27,7 @@ import gmssl_pyx  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519  # noqa: E402
 
+from gateway.audit.hashing import V2_FIELDS, RowHasher, chain_key  # noqa: E402
 from gateway.crypto.sm2 import SM2PrivateKey  # noqa: E402
 from gateway.crypto.sm3 import sm3  # noqa: E402
 
@@ -38,6 +40,23 @@ BASE = (
 )
 ROUNDS = 7
 MIB = bytes(range(256)) * 4096
+ROW = dict.fromkeys(V2_FIELDS) | {  # a typical audit row: a member's certificate lookup
+    "seq": 123_456,
+    "at_ms": 1_795_000_000_000,
+    "member_id": "kecheng-window",
+    "keyid": "HWg5m8EO1EdgsCimw0lUdpON9268dUamfblMR-OKT1k",
+    "method": "GET",
+    "path": "/v1/certificates",
+    "route": "/v1/certificates",
+    "holder": "ab" * 32,
+    "holder_type": "PERSON",
+    "purpose": "11330802002493025K3330111703000",
+    "case_no": "ZJ330802202612010001",
+    "decision": "allow",
+    "status": 200,
+    "requests": 1,
+    "prev_hash": "cd" * 32,
+}
 
 
 def measure(operations: dict[str, Callable[[], object]], seconds: float) -> dict[str, float]:
@@ -77,6 +96,9 @@ def main(seconds: float) -> dict[str, float]:
     p256 = ec.generate_private_key(ec.SECP256R1())
     ecdsa = ec.ECDSA(hashes.SHA256())
     p256_sig = p256.sign(BASE, ecdsa)
+    secret = b"bench-audit-secret-0123456789"
+    row_sha256 = RowHasher(chain_key(secret, "sha-256"), "sha-256")
+    row_sm3 = RowHasher(chain_key(secret, "sm3"), "sm3")
 
     f = measure(
         {
@@ -93,6 +115,8 @@ def main(seconds: float) -> dict[str, float]:
             "p256_verify_us": lambda: p256.public_key().verify(p256_sig, BASE, ecdsa),
             "sm3_1mib_us": lambda: sm3(MIB),
             "sha256_1mib_us": lambda: hashlib.sha256(MIB).digest(),
+            "audit_row_hmac_sha256_us": lambda: row_sha256(ROW),
+            "audit_row_hmac_sm3_us": lambda: row_sm3(ROW),
         },
         seconds,
     )
@@ -102,6 +126,9 @@ def main(seconds: float) -> dict[str, float]:
     f["sm2_sign_vs_ed25519"] = round(f["sm2_sign_us"] / f["ed25519_sign_us"], 2)
     f["sm2_verify_vs_ed25519"] = round(f["sm2_verify_us"] / f["ed25519_verify_us"], 2)
     f["sm3_vs_sha256"] = round(f["sm3_mb_s"] / f["sha256_mb_s"], 2)
+    f["audit_row_sm3_vs_sha256"] = round(
+        f["audit_row_hmac_sm3_us"] / f["audit_row_hmac_sha256_us"], 2
+    )
 
     print(f"SM2 sign (SM3 Z_A + GmSSL, DER)     {f['sm2_sign_us']:9.1f} µs/op")
     print(f"SM2 verify (DER)                    {f['sm2_verify_us']:9.1f} µs/op")
@@ -126,6 +153,10 @@ def main(seconds: float) -> dict[str, float]:
     print(
         f"SM3 {f['sm3_mb_s']:.0f} MB/s, SHA-256 {f['sha256_mb_s']:.0f} MB/s "
         f"(SM3 ÷ SHA-256 = {f['sm3_vs_sha256']})"
+    )
+    print(
+        f"audit row hash HMAC-SHA256 / HMAC-SM3 {f['audit_row_hmac_sha256_us']:7.1f} / "
+        f"{f['audit_row_hmac_sm3_us']:.1f} µs/row"
     )
     return f
 
