@@ -89,3 +89,18 @@ def test_the_file_store_settings_from_variables(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GOVGATE_FILES_S3_BUCKET", "Not_A_Bucket")
     with pytest.raises(ValueError, match="s3_bucket"):
         Settings()
+
+
+def test_sm3_for_the_audit_chain_and_the_file_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """国密 (#18): SHA-256 unless set; `sm3` by variable; anything else refused by name."""
+    monkeypatch.delenv("GOVGATE_CONFIG", raising=False)
+    for name in ("GOVGATE_GATEWAY_AUDIT_HASH", "GOVGATE_FILES_HASH"):
+        monkeypatch.delenv(name, raising=False)
+    assert (Settings().gateway.audit_hash, Settings().files.hash) == ("sha-256", "sha-256")
+    monkeypatch.setenv("GOVGATE_GATEWAY_AUDIT_HASH", "sm3")
+    monkeypatch.setenv("GOVGATE_FILES_HASH", "sm3")
+    settings = Settings()
+    assert (settings.gateway.audit_hash, settings.files.hash) == ("sm3", "sm3")
+    monkeypatch.setenv("GOVGATE_FILES_HASH", "md5")
+    with pytest.raises(ValidationError, match="files.hash"):
+        Settings()

@@ -1,5 +1,6 @@
 """Materials with their files: the 发改 attachments connector copies each file into the file
-store (a folder, or S3 on a real SeaweedFS), once per content; bad files are dead letters."""
+store (a folder, or S3 on a real SeaweedFS), once per content, by SHA-256 or by SM3 (国密,
+`files.hash`); bad files are dead letters."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from connectors.simulators.fgw import TZXM_FJ, FgwSimulator
 from connectors.simulators.people import PartyFactory
 from connectors.simulators.zj import ZjSimulator
 from connectors.sources.factory import build_source
+from gateway.crypto.sm3 import sm3
 from gateway.files import FileStore
 from gateway.files.s3 import S3FileStore
 from gateway.log import EventLog, open_log
@@ -87,9 +89,11 @@ async def backfill(spec: ConnectorSpec, world: Any, files: FileStore, **kw: Any)
     return await runtime.run()
 
 
+@pytest.mark.parametrize("by", ["sha-256", "sm3"])
 @pytest.mark.parametrize("backend", ["directory", "s3"])
 async def test_attachments_become_materials_with_their_files_stored_once(
     backend: str,
+    by: Any,
     fgw: FgwSimulator,
     log: Any,
     tmp_path: Path,
@@ -104,7 +108,7 @@ async def test_attachments_become_materials_with_their_files_stored_once(
     assert len(rows) == 3 * 13  # three attachments with every application
     assert fgw.attachments is not None
     bad = fgw.attachments.bad_keys
-    store = await open_store(backend, tmp_path, request)
+    store = await open_store(backend, tmp_path, request, by)
     try:
         state = await backfill(spec_for(tmp_path / "dept"), log, store)
 
@@ -127,12 +131,14 @@ async def test_attachments_become_materials_with_their_files_stored_once(
             assert material["material_id"] == f"FGW-{row['FJBH']}"
             assert material["sha256"] == row["WJZY"]
             assert material["size_bytes"] == row["WJDX"]
-            assert material["storage_uri"] == store.uri(row["WJZY"])
+            address = material["sm3"] if by == "sm3" else row["WJZY"]
+            assert material["storage_uri"] == store.uri(address, by)
             assert material["reusable"] is (row["SFKFY"] == "1")
             expected = {"jpg": "image/jpeg", "pdf": "application/pdf"}[row["WJLJ"][-3:]]
             assert material["content_type"] == expected
-            stored = await read_all(store.chunks(material["sha256"]))
+            stored = await read_all(store.chunks(address, alg=by))
             assert hashlib.sha256(stored).hexdigest() == material["sha256"]
+            assert material["sm3"] == (sm3(stored).hex() if by == "sm3" else None)
         assert {m["case_no"] for m in materials} <= set(cases) | {r["SLBH"] for r in rows}
         # The company's two cases: its scans are one stored content each.
         contents = {m["sha256"] for m in materials}
@@ -142,7 +148,8 @@ async def test_attachments_become_materials_with_their_files_stored_once(
         assert len(contents) <= len(materials) - 2  # (state companies apply again too)
         assert set(bad.values()) == {"FILE_MISSING", "FILE_HASH_MISMATCH"}  # seed 3 has both
         if backend == "directory":
-            stored_files = list((tmp_path / "files" / "sha256").rglob("*"))
+            folder = "sm3" if by == "sm3" else "sha256"
+            stored_files = list((tmp_path / "files" / folder).rglob("*"))
             assert len([p for p in stored_files if p.is_file()]) == len(contents)
     finally:
         await store.close()
