@@ -1,5 +1,6 @@
-"""Certificate lookups: the gateway (signed, authorized, audited, signed back) against a bare
-FastAPI endpoint returning the same JSON, in the same run, under the same load generator.
+"""Certificate lookups: the gateway (signed, authorized, audited, signed back) against the
+signed floor and a bare FastAPI endpoint returning the same JSON, in the same run, under the
+same load generator.
 
 Usage: python bench/lookup.py [--certificates N] [--connections C] [--seconds S] [--warmup W]
                               [--workers P] [--postgres URL] [--alg ed25519|sm2]
@@ -17,20 +18,29 @@ the other (never together, so they do not share the CPUs):
             keys, requests asking Want-Content-Digest: sm3, responses signed sm2-sm3 with SM3
             digests, audit rows HMAC-SM3 (GOVGATE_GATEWAY_AUDIT_HASH=sm3); printed beside the
             Ed25519 gateway of the same run
+  floor     the signed floor, what any RFC 9421 gateway on this stack pays: one FastAPI route
+            that parses Signature-Input and Signature, builds the request's signature base for
+            govgate's message shape (gateway.signatures.base, the gateway's own fast path),
+            verifies the Ed25519 signature with the member's key from a dict, and signs the
+            response (Content-Digest, and a signature bound to the request) over the same JSON
+            from a dict; no nonce, no policy, no database
   baseline  one FastAPI route that returns a certificate lookup's JSON from a dict in memory
 With --workers P, each server runs P processes on its port: the gateway as `govgate up
---workers P` does (gateway.api.workers.WorkerPool), the baseline under uvicorn's own workers.
+--workers P` does (gateway.api.workers.WorkerPool), the floor and the baseline under
+uvicorn's own workers.
 The load generator is raw asyncio HTTP/1.1 over C keep-alive connections, each sending its
 next request as soon as the previous answer is read, for S seconds after W seconds of warm-up.
 Gateway requests are signed before timing starts (a pool with distinct nonces, one per
-request), so client-side signing does not count against the gateway; the baseline receives
-the same request bytes. Prints human-readable lines, then one JSON line with the figures.
+request), so client-side signing does not count against the gateway; the floor and the
+baseline receive the same request bytes, cycled (neither checks a nonce). Prints
+human-readable lines, then one JSON line with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -44,6 +54,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fastapi import Request  # at module level: the floor's route annotation resolves here
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -141,10 +153,10 @@ def serve(kind: str, data_dir: Path, port: int, workers: int, profile: str = "ed
     `workers` processes (the gateway's as `govgate up --workers`, the baseline's uvicorn's)."""
     import uvicorn
 
-    if kind == "baseline":
+    if kind in ("baseline", "floor"):
         os.environ[PAYLOAD_ENV] = str(data_dir / PAYLOAD_FILE)
         uvicorn.run(
-            "bench.lookup:baseline_app",
+            f"bench.lookup:{kind}_app",
             factory=True,
             workers=workers,
             host="127.0.0.1",
@@ -185,6 +197,64 @@ def baseline_app() -> Any:
     @app.get("/v1/certificates/{cert_id}")
     async def lookup(cert_id: str) -> dict[str, Any]:
         return dict(payload)
+
+    return app
+
+
+def floor_app() -> Any:
+    """The signed floor: verify the request's RFC 9421 signature and sign the answer, nothing
+    else. The member's public key comes from a dict, the JSON from memory; the signature base
+    is built by the gateway's own fast path, the same code the gateway runs."""
+    from fastapi import FastAPI, Response
+
+    from gateway.members.keys import generate_private_key, key_id, read_private_key
+    from gateway.signatures import base as fast
+    from gateway.signatures.algorithms import ALGORITHMS
+    from gateway.signatures.digests import content_digest
+    from gateway.signatures.messages import LABEL, RESPONSE_COMPONENTS
+
+    data_dir = Path(os.environ[PAYLOAD_ENV]).parent
+    member = read_private_key(data_dir / KEY_FILE)
+    keys = {key_id(member): member.public_key()}  # the member keys, by key id
+    own = generate_private_key("ed25519")
+    own_keyid, signer = key_id(own), ALGORITHMS["ed25519"](private_key=own)
+    verifiers = {k: ALGORITHMS["ed25519"](public_key=v) for k, v in keys.items()}
+    payload = json.loads(Path(os.environ[PAYLOAD_ENV]).read_text())
+    app = FastAPI()
+
+    @app.get("/v1/certificates/{cert_id}")
+    async def lookup(cert_id: str, request: Request) -> Response:
+        fields = fast.field_lines(request.headers)
+        found = fast.parse_signature(fields)
+        if found is None:
+            return Response(status_code=401)
+        host = fields.get("host", "")
+        url = f"http://{host}{request.scope['raw_path'].decode('latin-1')}"
+        message = fast.Message(request.method, url, fields)
+        base = fast.signature_base(message, found.components, found.serialized)
+        verifier = verifiers.get(str(found.params.get("keyid")))
+        created = found.params.get("created")
+        if base is None or verifier is None or not isinstance(created, int):
+            return Response(status_code=401)
+        if abs(time.time() - created) > 330:
+            return Response(status_code=401)
+        try:
+            verifier.verify(base64.b64decode(found.signature[1:-1]), base)
+        except Exception:  # noqa: BLE001 - any failure is a refusal
+            return Response(status_code=401)
+        body = json.dumps(dict(payload), ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"content-type": "application/json", "content-length": str(len(body))}
+        answer = fast.Message("", "", headers, 200, message)
+        specs = [*RESPONSE_COMPONENTS, f'"signature";req;key="{found.label}"']
+        params: dict[str, int | str] = {
+            "created": int(time.time()),
+            "keyid": own_keyid,
+            "alg": "ed25519",
+        }
+        added = fast.sign(answer, specs, content_digest(body), LABEL, params, signer.sign)
+        if added is None:
+            return Response(status_code=500)
+        return Response(body, 200, headers | added)
 
     return app
 
@@ -342,9 +412,9 @@ def first_answer(port: int, request: bytes) -> tuple[int, bytes]:
 
 def run_gateway(
     args: argparse.Namespace, profile: str
-) -> tuple[dict[str, Any], list[bytes], bytes]:
-    """One gateway's figures under load, its pre-signed requests, and its first answer's body
-    (in a folder, and with --postgres a database, of its own)."""
+) -> tuple[dict[str, Any], list[bytes], bytes, bytes]:
+    """One gateway's figures under load, its pre-signed requests, its first answer's body and
+    the member's key, PEM (in a folder, and with --postgres a database, of its own)."""
     with tempfile.TemporaryDirectory() as tmp, fresh_postgres(args.postgres):
         data_dir = Path(tmp)
         started = time.perf_counter()
@@ -369,25 +439,41 @@ def run_gateway(
             )
         finally:
             stop(gateway)
-    return figures, pool, body
+        member_key = (data_dir / KEY_FILE).read_bytes()
+    return figures, pool, body, member_key
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
-    ours, pool, body = run_gateway(args, "ed25519")
-    sm2 = run_gateway(args, "sm2")[0] if args.alg == "sm2" else None
+def run_yardstick(
+    args: argparse.Namespace, pool: list[bytes], body: bytes, member_key: bytes, kind: str
+) -> dict[str, Any]:
+    """The floor's or the baseline's figures, answering with `body` (the gateway's first
+    answer) to the gateway's own signed requests, cycled."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        (data_dir / PAYLOAD_FILE).write_bytes(body)  # the baseline returns this JSON
-        baseline, port = start_server("baseline", data_dir, args.workers)
+        (data_dir / PAYLOAD_FILE).write_bytes(body)  # the JSON both answer with
+        if kind == "floor":  # the member's key, to verify with (only its public half is used)
+            (data_dir / KEY_FILE).write_bytes(member_key)
+        server, port = start_server(kind, data_dir, args.workers)
         try:
-            base = asyncio.run(
+            if kind == "floor":
+                status, answer = first_answer(port, pool[0])
+                if status != 200:
+                    raise RuntimeError(f"the floor answered {status}: {answer[:300]!r}")
+            return asyncio.run(
                 run_load(port, pool, args.connections, args.warmup, args.seconds, cycle=True)
             )
         finally:
-            stop(baseline)
+            stop(server)
 
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    ours, pool, body, member_key = run_gateway(args, "ed25519")
+    sm2 = run_gateway(args, "sm2")[0] if args.alg == "sm2" else None
+    floor = run_yardstick(args, pool, body, member_key, "floor")
+    base = run_yardstick(args, pool, body, member_key, "baseline")
     ratio = round(ours["rps"] / base["rps"], 2)
-    runs = [("gateway", ours), ("gateway-sm2", sm2), ("baseline", base)]
+    floor_ratio = round(ours["rps"] / floor["rps"], 2)
+    runs = [("gateway", ours), ("gateway-sm2", sm2), ("floor", floor), ("baseline", base)]
     for name, figures in runs:
         if figures is None:
             continue
@@ -397,7 +483,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             + ("  (signed pool ran out)" if figures["pool_exhausted"] else "")
         )
     print(
-        f"ratio gateway/baseline: {ratio} at {args.connections} connections, "
+        f"ratio gateway/floor: {floor_ratio}, gateway/baseline: {ratio}, floor/baseline: "
+        f"{round(floor['rps'] / base['rps'], 2)} at {args.connections} connections, "
         f"{args.workers} worker(s) each, store {'postgresql' if args.postgres else 'sqlite'}, "
         f"cpus {os.cpu_count()}"
     )
@@ -406,6 +493,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "p50_ms": ours["p50_ms"],
         "p99_ms": ours["p99_ms"],
         "ratio": ratio,
+        "floor_ratio": floor_ratio,
+        "floor_rps": floor["rps"],
+        "floor_p50_ms": floor["p50_ms"],
+        "floor_p99_ms": floor["p99_ms"],
+        "floor_statuses": floor["statuses"],
         "baseline_rps": base["rps"],
         "baseline_p50_ms": base["p50_ms"],
         "baseline_p99_ms": base["p99_ms"],
@@ -457,7 +549,7 @@ if __name__ == "__main__":
         default="ed25519",
         help="sm2: also an SM-only gateway (SM2 keys, SM3 digests), beside Ed25519",
     )
-    parser.add_argument("--serve", choices=["gateway", "baseline"])
+    parser.add_argument("--serve", choices=["gateway", "floor", "baseline"])
     parser.add_argument("--profile", choices=list(PROFILES), default="ed25519")
     parser.add_argument("--data-dir")
     parser.add_argument("--port", type=int)
