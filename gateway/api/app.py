@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import problems
+from gateway.api import contract, problems
 from gateway.api.audit_and_sign import AuditedSignedResponses
 from gateway.api.routes import (
     access_log,
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     ):
         app.include_router(module.router)
     problems.install(app)
+    contract.install(app)
     app.add_middleware(AuditedSignedResponses)
     return app
 
