@@ -333,6 +333,34 @@ async def connection(port: int, load: Load) -> None:
         await writer.wait_closed()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` and every process under it (a server's
+    workers), from /proc; None where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grown = {pid}, True
+    while grown:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(times.get(p, 0.0) for p in tree) if pid in times else None
+
+
 async def run_load(
     port: int,
     requests: list[bytes],
@@ -341,16 +369,32 @@ async def run_load(
     seconds: float,
     *,
     cycle: bool = False,
+    pid: int | None = None,
 ) -> dict[str, Any]:
+    """The load's figures; with `pid`, also the server's CPU per request in the window (the
+    figure least moved by other work on the machine: throughput shifts with whatever else
+    runs, the CPU a request costs much less)."""
     start = time.perf_counter()
     load = Load(requests, start + warmup, start + warmup + seconds, cycle)
-    await asyncio.gather(*(connection(port, load) for _ in range(connections)))
+
+    async def cpu_at_start() -> float | None:
+        await asyncio.sleep(warmup)
+        return None if pid is None else cpu_seconds(pid)
+
+    sampled, *_ = await asyncio.gather(
+        cpu_at_start(), *(connection(port, load) for _ in range(connections))
+    )
+    cpu_end = None if pid is None else cpu_seconds(pid)
     ended = min(load.until, load.ran_out_at or load.until)
     window = ended - load.measure_from
     ordered = sorted(load.latencies)
     if not ordered:
         raise RuntimeError("no request completed in the measured window")
+    cpu_ms = None
+    if sampled is not None and cpu_end is not None:
+        cpu_ms = round((cpu_end - sampled) * 1000 / len(ordered), 3)
     return {
+        "cpu_ms": cpu_ms,
         "rps": round(len(ordered) / window, 1),
         "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
@@ -435,12 +479,22 @@ def run_gateway(
             if status != 200:
                 raise RuntimeError(f"the {profile} gateway answered {status}: {body[:300]!r}")
             figures = asyncio.run(
-                run_load(port, pool[1:], args.connections, args.warmup, args.seconds)
+                run_load(
+                    port, pool[1:], args.connections, args.warmup, args.seconds, pid=gateway.pid
+                )
             )
         finally:
             stop(gateway)
         member_key = (data_dir / KEY_FILE).read_bytes()
     return figures, pool, body, member_key
+
+
+def _cpu_ratio(cheaper: dict[str, Any], dearer: dict[str, Any]) -> float | None:
+    """CPU per request of `cheaper` over `dearer`: the throughput ratio a machine with nothing
+    else to do would show, as far as CPU bounds both."""
+    if not cheaper["cpu_ms"] or not dearer["cpu_ms"]:
+        return None
+    return round(cheaper["cpu_ms"] / dearer["cpu_ms"], 2)
 
 
 def run_yardstick(
@@ -460,7 +514,15 @@ def run_yardstick(
                 if status != 200:
                     raise RuntimeError(f"the floor answered {status}: {answer[:300]!r}")
             return asyncio.run(
-                run_load(port, pool, args.connections, args.warmup, args.seconds, cycle=True)
+                run_load(
+                    port,
+                    pool,
+                    args.connections,
+                    args.warmup,
+                    args.seconds,
+                    cycle=True,
+                    pid=server.pid,
+                )
             )
         finally:
             stop(server)
@@ -479,9 +541,14 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             continue
         print(
             f"{name:<11} {figures['rps']:>8,.0f} req/s  p50 {figures['p50_ms']:.1f} ms  "
-            f"p99 {figures['p99_ms']:.1f} ms  statuses {figures['statuses']}"
+            f"p99 {figures['p99_ms']:.1f} ms  CPU {figures['cpu_ms']} ms/request  "
+            f"statuses {figures['statuses']}"
             + ("  (signed pool ran out)" if figures["pool_exhausted"] else "")
         )
+    print(
+        f"CPU per request, floor/gateway: {_cpu_ratio(floor, ours)}, baseline/gateway: "
+        f"{_cpu_ratio(base, ours)} (the ratios an otherwise idle machine would give)"
+    )
     print(
         f"ratio gateway/floor: {floor_ratio}, gateway/baseline: {ratio}, floor/baseline: "
         f"{round(floor['rps'] / base['rps'], 2)} at {args.connections} connections, "
@@ -494,6 +561,10 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "p99_ms": ours["p99_ms"],
         "ratio": ratio,
         "floor_ratio": floor_ratio,
+        "cpu_ms": ours["cpu_ms"],
+        "floor_cpu_ms": floor["cpu_ms"],
+        "baseline_cpu_ms": base["cpu_ms"],
+        "floor_cpu_ratio": _cpu_ratio(floor, ours),
         "floor_rps": floor["rps"],
         "floor_p50_ms": floor["p50_ms"],
         "floor_p99_ms": floor["p99_ms"],

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from gateway import __version__
 from gateway.api import contract, problems
 from gateway.api.audit_and_sign import AuditedSignedResponses
+from gateway.api.hot import HotRoutes
 from gateway.api.routes import (
     access_log,
     applications,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         app.include_router(module.router)
     problems.install(app)
     contract.install(app)
+    app.add_middleware(HotRoutes)  # inside: its answers are audited and signed too
     app.add_middleware(AuditedSignedResponses)
     return app
 

@@ -43,6 +43,13 @@ def _id_shaped(token: str) -> bool:
     return _RESIDENT.fullmatch(token) is not None or _USCC.fullmatch(token) is not None
 
 
+def _may_hold(text: str, known: str) -> bool:
+    """False only when `text` certainly does not hold `known` (an upper-case id) in any case:
+    ASCII both, and absent from the upper-cased text. Spares compiling a pattern per holder
+    for the many texts (a purpose, most paths) that do not name the holder."""
+    return not (known.isascii() and text.isascii()) or known in text.upper()
+
+
 def pseudonymise(secret: bytes, text: str, holder_id: str | None = None) -> str:
     """`text` (NFKC) with `holder_id` and every id-shaped token replaced by its pseudonym.
 
@@ -50,7 +57,7 @@ def pseudonymise(secret: bytes, text: str, holder_id: str | None = None) -> str:
     and case numbers around an id are left alone, the id inside a certificate id is not.
     """
     text = unicodedata.normalize("NFKC", text) if not text.isascii() else text
-    if holder_id is not None and (known := normalize_id(holder_id)):
+    if holder_id is not None and (known := normalize_id(holder_id)) and _may_hold(text, known):
         text = re.sub(re.escape(known), pseudonym(secret, known), text, flags=re.IGNORECASE)
     if len(text) < 15:
         return text

@@ -5,9 +5,11 @@ database, so it holds however many gateway workers there are. A nonce is remembe
 signature could no longer be accepted anyway (`expires_at`); after that its row may be taken
 over or purged (at most once per `purge_interval` seconds per process, in passing).
 
-Concurrent requests share one transaction (`gateway.store.group_commit`): one multi-row
-`INSERT … ON CONFLICT … RETURNING` tells which nonces of the batch were fresh. The same nonce
-twice in one batch is fresh only the first time.
+Concurrent requests share one transaction (`gateway.store.group_commit`): one
+`INSERT … ON CONFLICT … RETURNING` over the batch's rows tells which nonces were fresh. The
+statement is built once and executed with the batch as its parameter sets (SQLAlchemy sends
+them as multi-row VALUES, "insertmanyvalues"), so its SQL is compiled once per process, not
+once per batch. The same nonce twice in one batch is fresh only the first time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.members.tables import used_nonces
@@ -45,7 +47,12 @@ class NonceStore:
         self.purge_interval = purge_interval
         self.clock = clock
         self._last_purge = float("-inf")
-        self._insert = upsert_insert(engine)
+        statement = upsert_insert(engine)(used_nonces)
+        self._upsert = statement.on_conflict_do_update(  # an expired row may be taken over
+            index_elements=["keyid", "nonce"],
+            set_={"expires_ms": statement.excluded.expires_ms},
+            where=used_nonces.c.expires_ms < bindparam("now_ms"),
+        ).returning(used_nonces.c.keyid, used_nonces.c.nonce)
         self._writer: GroupCommit[_Use, bool] = GroupCommit(
             self._use_batch, name="nonce-writer", max_batch=max_batch
         )
@@ -61,15 +68,14 @@ class NonceStore:
     async def _use_batch(self, uses: list[_Use]) -> list[bool]:
         now = self.clock()
         first = {(u.keyid, u.nonce): u for u in reversed(uses)}  # first use of each pair
-        statement = self._insert(used_nonces).values([u._asdict() for u in first.values()])
-        upsert = statement.on_conflict_do_update(  # an expired row may be taken over
-            index_elements=["keyid", "nonce"],
-            set_={"expires_ms": statement.excluded.expires_ms},
-            where=used_nonces.c.expires_ms < int(now * 1000),
-        ).returning(used_nonces.c.keyid, used_nonces.c.nonce)
+        now_ms = int(now * 1000)
+        rows = [u._asdict() | {"now_ms": now_ms} for u in first.values()]
+        upsert = self._upsert
         async with store_unavailable():
             fresh = await blocking.run(
-                self.engine, lambda conn: {tuple(row) for row in conn.execute(upsert)}, write=True
+                self.engine,
+                lambda conn: {tuple(row) for row in conn.execute(upsert, rows)},
+                write=True,
             )
         if now - self._last_purge >= self.purge_interval:
             await self.purge()

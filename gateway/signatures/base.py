@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,11 +54,17 @@ class Component:
     key: str | None = None  # only for "signature";req;key="label"
 
     def __str__(self) -> str:
-        return (
-            f'"{self.name}"'
-            + (";req" if self.req else "")
-            + (f';key="{self.key}"' if self.key is not None else "")
-        )
+        return _spelling(self)
+
+
+@functools.lru_cache(maxsize=512)
+def _spelling(component: Component) -> str:
+    """A component as serialised (`"@path";req`): the same few, spelt for every base."""
+    return (
+        f'"{component.name}"'
+        + (";req" if component.req else "")
+        + (f';key="{component.key}"' if component.key is not None else "")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +103,13 @@ def parse_signature(fields: Mapping[str, str]) -> SignatureInput | None:
     sig_input, signature = fields.get("signature-input"), fields.get("signature")
     if sig_input is None or signature is None:
         return None
+    return _parse_signature(sig_input, signature)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_signature(sig_input: str, signature: str) -> SignatureInput | None:
+    """Remembered for a moment: a request's signature is parsed when it is verified and again
+    when the response is bound to it (`"signature";req`). The result is immutable."""
     found = _INPUT.fullmatch(sig_input)
     signed = _SIGNATURE.fullmatch(signature)
     if found is None or signed is None or found.group(1) != signed.group(1):
@@ -113,7 +127,17 @@ def parse_signature(fields: Mapping[str, str]) -> SignatureInput | None:
     if params is None or len(set(components)) != len(components):
         return None
     serialized = f"({listed}){found.group(3)}"
-    return SignatureInput(found.group(1), tuple(components), params, serialized, signed.group(2))
+    frozen = _FrozenParams(params)
+    return SignatureInput(found.group(1), tuple(components), frozen, serialized, signed.group(2))
+
+
+class _FrozenParams(dict[str, int | str]):
+    """The parameters of a remembered signature: shared between callers, so not to be changed."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("a parsed signature's parameters are read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse  # type: ignore[assignment]
 
 
 def _canonical_base64(text: str) -> bool:
@@ -176,14 +200,26 @@ def _value(message: Message, component: Component) -> str | None:
         return None
     if name == "@method":
         return message.method
-    url = _URL.fullmatch(message.url)
-    if url is None or not _printable(message.url):
+    parts = _url_parts(message.url)
+    if parts is None:
         return None
-    if name == "@authority":
-        host, _, port = url.group(2).lower().partition(":")
-        default = _DEFAULT_PORTS[url.group(1)]
-        return host if not port or port.lstrip("0") == default else f"{host}:{port}"
-    return (url.group(3) or "/") if name == "@path" else "?" + (url.group(4) or "")
+    return parts[name]
+
+
+@functools.lru_cache(maxsize=256)
+def _url_parts(url: str) -> dict[str, str] | None:
+    """@authority, @path and @query of `url`, or None; each URL is parsed once, not once per
+    component (a request's, then its response's `;req` components)."""
+    found = _URL.fullmatch(url)
+    if found is None or not _printable(url):
+        return None
+    host, _, port = found.group(2).lower().partition(":")
+    default = _DEFAULT_PORTS[found.group(1)]
+    return {
+        "@authority": host if not port or port.lstrip("0") == default else f"{host}:{port}",
+        "@path": found.group(3) or "/",
+        "@query": "?" + (found.group(4) or ""),
+    }
 
 
 def _printable(value: str) -> bool:
@@ -204,6 +240,7 @@ def signature_base(
     return "\n".join(lines).encode("ascii")
 
 
+@functools.lru_cache(maxsize=256)
 def component(spec: str) -> Component | None:
     """A component as `gateway.signatures` spells it (`@method`, `"@path";req`, …), if handled."""
     m = _COMPONENT.fullmatch(spec if spec.startswith('"') else f'"{spec}"')
