@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.contract import api_routes
+from schemas.errors import GovgateError
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,11 @@ HOT = (("GET", "/v1/certificates/{cert_id}"),)  # what the window systems call m
 _OPTIONAL_TEXT = (str | None, None | str)
 
 
-class NotPlannable(Exception):
-    """The route declares something this solver does not do exactly as FastAPI does."""
+class NotPlannable(GovgateError):
+    """The route declares something this solver does not do exactly as FastAPI does (never an
+    answer: the route is then left to FastAPI)."""
+
+    code = "NOT_PLANNABLE"
 
 
 @dataclass(frozen=True)
