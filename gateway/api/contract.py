@@ -68,11 +68,15 @@ ANY_REQUEST = frozenset({"BODY_TOO_LARGE", "INTERNAL_ERROR"})  # the middleware'
 SIGNED = SIGNATURE_CODES | ANY_REQUEST | {"INVALID_INPUT", "ROLE_REQUIRED"}
 AUDITED = frozenset({"AUDIT_UNAVAILABLE", "STORE_UNAVAILABLE"})  # the row, the member cache
 PURPOSE = frozenset({"PURPOSE_MISSING", "PURPOSE_NOT_GRANTED", "TYPE_NOT_GRANTED"})
+DEPARTMENT = frozenset({"DEPARTMENT_REQUIRED"})  # governance steps act for a department
+# Codes of the command line only (`govgate members publish --scope`), never an HTTP answer
+CLI_ONLY = frozenset({"INVALID_SCOPE"})
 
 # What each operation can answer besides SIGNED | AUDITED, by (method, path template).
 OPERATION_CODES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/certificates"): PURPOSE,
-    ("GET", "/v1/certificates/{cert_id}"): PURPOSE | {"NOT_FOUND", "NOT_SHARED"},
+    ("GET", "/v1/certificates/{cert_id}"): PURPOSE
+    | {"NOT_FOUND", "NOT_SHARED", "CASE_REQUIRED", "CASE_MISMATCH"},
     ("GET", "/v1/materials"): PURPOSE,
     ("GET", "/v1/materials/{material_id}/content"): PURPOSE
     | {
@@ -83,9 +87,19 @@ OPERATION_CODES: dict[tuple[str, str], frozenset[str]] = {
         "CONTENT_CORRUPTED",
         "FILE_STORE_UNAVAILABLE",
     },
-    ("GET", "/v1/cases/{case_no}"): frozenset({"PURPOSE_MISSING", "NOT_FOUND"}),
+    ("GET", "/v1/cases/{case_no}"): PURPOSE | {"NOT_FOUND"},
     ("GET", "/v1/credit/{subject_id}"): PURPOSE,
-    ("POST", "/v1/events/{kind}"): frozenset({"NOT_FOUND", "INVALID_EVENT", "LOG_UNAVAILABLE"}),
+    ("POST", "/v1/events/{kind}"): frozenset(
+        {
+            "NOT_FOUND",
+            "INVALID_EVENT",
+            "LOG_UNAVAILABLE",
+            "PUBLISH_NOT_REGISTERED",
+            "FUTURE_TIME",
+            "SOURCE_MISMATCH",
+            "EVENT_ID_CONFLICT",
+        }
+    ),
     ("GET", "/v1/access-log"): frozenset(),
     ("GET", "/v1/feeds/{stream}"): frozenset({"NOT_FOUND", "TOO_MANY_STREAMS", "LOG_UNAVAILABLE"}),
     ("GET", "/v1/notices/{notice_id}"): frozenset({"NOT_FOUND"}),
@@ -102,6 +116,48 @@ OPERATION_CODES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/subscriptions/{subscription_id}/resume"): frozenset(
         {"NOT_FOUND", "LOG_UNAVAILABLE"}
     ),
+    # governance (#13): the catalogue, applications and grants
+    ("GET", "/v1/catalogue"): frozenset(),
+    ("GET", "/v1/catalogue/{code}"): frozenset({"NOT_FOUND", "UNKNOWN_RESOURCE"}),
+    ("POST", "/v1/catalogue"): DEPARTMENT | {"INVALID_ENTRY", "NOT_YOUR_RESOURCE"},
+    ("POST", "/v1/catalogue/{code}/withdraw"): DEPARTMENT
+    | {"INVALID_ENTRY", "UNKNOWN_RESOURCE", "NOT_YOUR_RESOURCE"},
+    ("POST", "/v1/applications"): DEPARTMENT
+    | {
+        "UNKNOWN_RESOURCE",
+        "INVALID_APPLICATION",
+        "INVALID_PURPOSE",
+        "UNKNOWN_FIELD",
+        "OWN_RESOURCE",
+        "NOT_SHAREABLE",
+        "KIND_NOT_GRANTABLE",
+    },
+    ("GET", "/v1/applications"): frozenset(),
+    ("GET", "/v1/applications/{application_id}"): frozenset({"UNKNOWN_APPLICATION"}),
+    ("POST", "/v1/applications/{application_id}/decision"): DEPARTMENT
+    | {
+        "UNKNOWN_APPLICATION",
+        "NOT_YOUR_DECISION",
+        "REASON_REQUIRED",
+        "INVALID_DECISION",
+        "STEP_CLOSED",
+        "UNKNOWN_FIELD",
+        "INVALID_PURPOSE",
+        "INVALID_APPLICATION",
+        "KIND_NOT_GRANTABLE",
+    },
+    ("GET", "/v1/grants"): frozenset(),
+    ("GET", "/v1/grants/{grant_id}"): frozenset({"UNKNOWN_GRANT"}),
+    ("POST", "/v1/grants/{grant_id}/{change}"): DEPARTMENT
+    | {
+        "NOT_FOUND",
+        "UNKNOWN_GRANT",
+        "GRANT_NOT_ACTIVE",
+        "REASON_REQUIRED",
+        "NOT_YOUR_DECISION",
+        "UNKNOWN_FIELD",
+        "INVALID_PURPOSE",
+    },
 }
 # The record kind (an Avro schema's name) of `record` in each operation's answer.
 RECORD_KINDS: dict[tuple[str, str], str] = {

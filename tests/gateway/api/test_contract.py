@@ -15,7 +15,7 @@ from aiopenapi3 import OpenAPI
 from aiopenapi3.plugin import Message
 
 from gateway.api.app import create_app
-from gateway.api.contract import OPERATION_CODES, api_routes
+from gateway.api.contract import CLI_ONLY, OPERATION_CODES, api_routes
 from gateway.api.problems import KINDS, PROBLEM_JSON
 from gateway.members.keys import keys_from_jwks
 from gateway.members.store import Grant
@@ -69,8 +69,9 @@ def test_problems_are_documented_with_their_codes_and_no_422_validation_error() 
     assert documented <= set(KINDS)
     listed = set().union(*OPERATION_CODES.values())
     assert listed <= set(KINDS), listed - set(KINDS)
-    # every code the gateway can send is some operation's (405: a method no operation has)
-    assert set(KINDS) - documented == {"METHOD_NOT_ALLOWED"}
+    # every code the gateway can send is some operation's (405: a method no operation has;
+    # the command line's own codes are no operation's)
+    assert set(KINDS) - documented == {"METHOD_NOT_ALLOWED"} | CLI_ONLY
 
 
 def test_records_are_typed_from_the_avro_schemas() -> None:
@@ -150,13 +151,12 @@ async def test_a_generic_client_built_from_the_document_makes_a_signed_lookup(
     lookup = operation("/v1/certificates/{cert_id}")
     cert_id = certificate()["cert_id"]
     url = f"http://gateway/v1/certificates/{cert_id}"
-    signed = sign_request(
-        "GET", url, {"Gov-Purpose": PURPOSE}, keyid=window.keyid, private_key=window.key
-    )
+    case = {"Gov-Purpose": PURPOSE, "Gov-Case": "SL-UNSEEN-0001"}  # 有条件共享: for a case
+    signed = sign_request("GET", url, case, keyid=window.keyid, private_key=window.key)
     answer = await lookup(
         parameters={
             "cert_id": cert_id,
-            "Gov-Purpose": PURPOSE,
+            **case,
             "Signature-Input": signed["Signature-Input"],
             "Signature": signed["Signature"],
         }

@@ -95,7 +95,7 @@ class SignAs(requests.auth.AuthBase):
 
 
 async def _prepare(data_dir: Path, key: PrivateKey) -> None:
-    grants = (Grant("certificate", "YYZZ"), Grant("material", "CL-0001"))
+    grants = (Grant("certificate", "YYZZ"), Grant("material", "CL-0001"), Grant("case", "*"))
     roles = ("consumer", "publisher", "auditor", "subscriber")
     async with open_services(gateway_settings(data_dir)) as svc:
         await svc.members.add_member("fuzzer", roles, keys=[key.public_key()], grants=grants)
@@ -189,10 +189,11 @@ def test_unsigned_requests_are_refused_not_failed(fuzz_schema: Any) -> None:
 
 
 HOLDER = certificate()["holder"]["id_number"]
+CASE = {"Gov-Case": "SL-UNSEEN-0001"}  # 有条件共享 records are served for a case
 KNOWN: list[tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]] = [
     # method, path, path parameters, query, headers: requests whose answer holds data
-    ("GET", "/v1/certificates/{cert_id}", {"cert_id": certificate()["cert_id"]}, {}, {}),
-    ("GET", "/v1/certificates", {}, {"holder_id": HOLDER}, {}),
+    ("GET", "/v1/certificates/{cert_id}", {"cert_id": certificate()["cert_id"]}, {}, CASE),
+    ("GET", "/v1/certificates", {}, {"holder_id": HOLDER}, CASE),
     ("GET", "/v1/materials", {}, {"holder_id": material()["holder"]["id_number"]}, {}),
     ("GET", "/v1/cases/{case_no}", {"case_no": case_event()["case_no"]}, {}, {}),
     ("GET", "/v1/access-log", {}, {"holder_id": HOLDER}, {}),
