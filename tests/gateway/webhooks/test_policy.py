@@ -31,7 +31,8 @@ async def test_webhooks_mask_resident_ids_and_skip_items_not_granted(
         by_sub.setdefault(sub_id, []).append(event["data"]["case_no"])
         number = event["data"]["applicant"]["id_number"]
         assert number != person()["id_number"] and "*" in number
-    assert by_sub[every["id"]] == [r["case_no"] for r in sent]
+    # Each case once; on Kafka the order holds per case (partition key), not across cases.
+    assert sorted(by_sub[every["id"]]) == sorted(r["case_no"] for r in sent)
     assert by_sub[only_b["id"]] == [sent[1]["case_no"]]
 
 
