@@ -52,6 +52,14 @@ def up(host: str | None, port: int | None, workers: int | None, demo: bool) -> N
     port = settings.gateway.port if port is None else port
     listening = settings.gateway.model_copy(update={"host": host, "port": port}).local_url
     click.echo(f"govgate: serving on {listening} (API documentation at {listening}/docs)")
+    if settings.console.enabled:
+        click.echo(f"govgate: console at {listening}/console/")
+    if demo and settings.console.enabled:
+        from gateway.cli.users import demo_people
+
+        click.echo("govgate: demo accounts (user name, password, role):")
+        for line in asyncio.run(demo_people(settings)):
+            click.echo(line)
     count = workers or settings.gateway.workers
     if count > 1:
         verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
