@@ -274,3 +274,25 @@ def test_every_template_output_is_masked_unless_the_role_may_see() -> None:
     assert "330802198904173748" not in masked and masked.count("330802********3748") == 2
     assert masked.endswith("| ")  # None shows as nothing
     assert "330802198904173748" in template.render(values | {"may_see_ids": True})
+
+
+async def test_an_htmx_request_without_a_session_is_redirected_by_header(console: Console) -> None:
+    client = console.client()
+    answer = await client.get("/console/overview/figures", headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert answer.headers["hx-redirect"] == "/console/signin?next=%2Fconsole%2Foverview%2Ffigures"
+
+
+async def test_a_console_switched_off_serves_nothing(data_dir: object) -> None:
+    from pathlib import Path
+
+    from gateway.api.app import create_app
+    from tests.console.conftest import console_settings
+
+    app = create_app(console_settings(Path(str(data_dir)), enabled=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            for path in ("/console/", "/console/signin", "/console/static/htmx.min.js"):
+                assert (await client.get(path)).status_code == 404
+            assert (await client.get("/healthz")).status_code == 200
