@@ -1,0 +1,370 @@
+"""The console's audit pages on a large audit log: search pages, a holder's log, exports.
+
+Usage: python bench/console_audit.py [--rows 100000] [--repeat 40] [--postgres URL]
+
+Seeds `--rows` audit rows into a fresh database (SQLite in a temporary folder, or with
+`--postgres URL` a new database on that server, dropped after) through the audit writer's own
+append (`AuditLog.record_within`, 5,000 rows a transaction: a valid keyed chain), shaped like a
+city's traffic: 40 members, 30 item codes (事项编码), 20,000 holders, 3 % refusals, 90 days.
+Then, each `--repeat` times with varied values:
+  page       a search page (50 rows) through gateway.audit.search, per filter: none, member,
+             item, refused, a day's time range a month back, member + range; first pages
+             and pages deep behind a cursor (the 20th)
+  holder     a holder's access-log page (the holder id hashed as the writer does)
+  yardstick  the same 50-row page read by the bare driver (sqlite3 / asyncpg) with a hand-written
+             query on the same indexes: what the layers above it cost
+  export     CSV and XLSX of one page (50 rows), of 10,000 rows, and CSV of every row (at the
+             100,000 limit), streamed to nothing
+  append     the cost of the search indexes on writes: rows/s appended with them and without
+             (a second database, the four indexes of 0010_audit_search dropped)
+Prints human-readable lines, the machine (CPUs, load), then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+
+from gateway.audit.export import prepare  # noqa: E402
+from gateway.audit.filters import AuditQuery, Cursor, parse_query  # noqa: E402
+from gateway.audit.log import AuditEntry, AuditLog  # noqa: E402
+from gateway.audit.search import AuditSearch  # noqa: E402
+from gateway.store import make_engine, migrate  # noqa: E402
+
+SECRET = b"bench-audit-secret-0123456789abcdef"
+MEMBERS = [f"county-{i:02d}-window" for i in range(38)] + ["supervision", "citizen-portal"]
+ITEMS = [f"11330802002493025K33301117030{i:02d}" for i in range(30)]
+HOLDERS = 20_000
+DAYS = 90
+NOW_MS = 1_796_500_000_000  # 2026-12-05 (fixed: runs compare)
+BATCH = 5000
+SEARCH_INDEXES = (
+    "ix_audit_rows_at",
+    "ix_audit_rows_member_at",
+    "ix_audit_rows_purpose_at",
+    "ix_audit_rows_denied_at",
+)
+
+
+def holder_id(n: int) -> str:
+    """A resident id-shaped number (the checksum is not needed here)."""
+    return f"330802{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}{n % 10}"
+
+
+def entries(count: int, rng: random.Random, start: int = 0) -> Iterator[list[AuditEntry]]:
+    span = DAYS * 86_400_000
+    for first in range(start, start + count, BATCH):
+        batch = []
+        for i in range(first, min(first + BATCH, start + count)):
+            refused = rng.random() < 0.03
+            holder = holder_id(rng.randrange(HOLDERS))
+            batch.append(
+                AuditEntry(
+                    method="GET",
+                    path="/v1/certificates",
+                    route="/v1/certificates",
+                    decision="deny" if refused else "allow",
+                    status=403 if refused else 200,
+                    member_id=rng.choice(MEMBERS),
+                    keyid="k-2026",
+                    holder_id=holder,
+                    holder_type="PERSON",
+                    purpose=rng.choice(ITEMS),
+                    case_no=f"SL2026{i:08d}",
+                    code="PURPOSE_NOT_GRANTED" if refused else None,
+                    at_ms=NOW_MS - span + i * span // max(count, 1),
+                )
+            )
+        yield batch
+
+
+async def seed(engine: AsyncEngine, count: int, rng: random.Random) -> float:
+    """Append `count` rows; returns rows/s."""
+    audit = AuditLog(engine, SECRET)
+    started = time.perf_counter()
+    for batch in entries(count, rng):
+        async with engine.begin() as conn:
+            await AuditLog.lock_within(conn)
+            await audit.record_within(conn, batch)
+    return count / (time.perf_counter() - started)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def figures(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(values, 0.5) * 1000, 2),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 2),
+    }
+
+
+async def timed(work: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await work()
+    return time.perf_counter() - started
+
+
+def queries(rng: random.Random) -> dict[str, Callable[[], AuditQuery]]:
+    def day() -> dict[str, str]:
+        back = rng.randrange(25, 35)
+        start = time.strftime("%Y-%m-%d", time.gmtime((NOW_MS / 1000) - back * 86_400))
+        return {"since": start, "until": start}
+
+    return {
+        "none": lambda: AuditQuery(),
+        "member": lambda: parse_query({"member": rng.choice(MEMBERS)}, SECRET),
+        "item": lambda: parse_query({"item": rng.choice(ITEMS)}, SECRET),
+        "refused": lambda: parse_query({"decision": "refused"}, SECRET),
+        "day": lambda: parse_query(day(), SECRET),
+        "member_day": lambda: parse_query({"member": rng.choice(MEMBERS), **day()}, SECRET),
+    }
+
+
+async def pages(search: AuditSearch, repeat: int, rng: random.Random) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    every: list[float] = []
+    for name, make in queries(rng).items():
+        first: list[float] = []
+        deep: list[float] = []
+        for _ in range(repeat):
+            query = make()
+            first.append(await timed(lambda q=query: search.page(q, None, 50)))  # type: ignore[misc]
+            cursor: Cursor | None = None
+            for _ in range(20):
+                page = await search.page(query, cursor, 50)
+                cursor = page.next_after
+                if cursor is None:
+                    break
+            if cursor is not None:
+                deep.append(await timed(lambda q=query, c=cursor: search.page(q, c, 50)))  # type: ignore[misc]
+        every += first + deep
+        result[name] = {"first": figures(first), "deep": figures(deep) if deep else None}
+        print(
+            f"page {name:<11} first p50 {result[name]['first']['p50_ms']:7.2f} ms  "
+            f"p95 {result[name]['first']['p95_ms']:7.2f} ms"
+            + (
+                f"   20th page p50 {result[name]['deep']['p50_ms']:7.2f} ms  "
+                f"p95 {result[name]['deep']['p95_ms']:7.2f} ms"
+                if deep
+                else ""
+            )
+        )
+    result["all"] = figures(every)
+    return result
+
+
+async def holder_pages(search: AuditSearch, repeat: int, rng: random.Random) -> dict[str, float]:
+    times = []
+    for _ in range(repeat):
+        query = parse_query({"holder": holder_id(rng.randrange(HOLDERS))}, SECRET)
+        times.append(await timed(lambda q=query: search.page(q, None, 50)))  # type: ignore[misc]
+    found = figures(times)
+    print(f"holder log page          p50 {found['p50_ms']:7.2f} ms  p95 {found['p95_ms']:7.2f} ms")
+    return found
+
+
+async def yardstick(url: str, repeat: int, rng: random.Random) -> dict[str, float]:
+    """The member page by the bare driver: a hand-written query, rows fetched, nothing else."""
+    sql = "SELECT * FROM audit_rows WHERE member_id = {p} ORDER BY at_ms DESC, seq DESC LIMIT 51"
+    times = []
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            for _ in range(repeat):
+                member = rng.choice(MEMBERS)
+                started = time.perf_counter()
+                conn.execute(sql.format(p="?"), (member,)).fetchall()
+                times.append(time.perf_counter() - started)
+        finally:
+            conn.close()
+    else:
+        import asyncpg
+
+        pg = await asyncpg.connect(url)
+        try:
+            for _ in range(repeat):
+                member = rng.choice(MEMBERS)
+                started = time.perf_counter()
+                await pg.fetch(sql.format(p="$1"), member)
+                times.append(time.perf_counter() - started)
+        finally:
+            await pg.close()
+    found = figures(times)
+    print(f"yardstick (bare driver)  p50 {found['p50_ms']:7.2f} ms  p95 {found['p95_ms']:7.2f} ms")
+    return found
+
+
+async def drain(stream: AsyncIterator[bytes]) -> int:
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+    return size
+
+
+async def newest_from(engine: AsyncEngine, rows: int) -> AuditQuery:
+    """The newest `rows` rows as a time range (at_ms are distinct here)."""
+    async with engine.connect() as conn:
+        at = await conn.scalar(
+            text("SELECT at_ms FROM audit_rows ORDER BY at_ms DESC LIMIT 1 OFFSET :n"),
+            {"n": rows - 1},
+        )
+    return AuditQuery(since_ms=int(at))
+
+
+async def exports(search: AuditSearch) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    page_query = await newest_from(search.engine, 50)  # what the first page shows
+    tenk_query = await newest_from(search.engine, 10_000)
+    cases = [
+        ("page_csv", page_query, "csv"),
+        ("page_xlsx", page_query, "xlsx"),
+        ("10k_csv", tenk_query, "csv"),
+        ("10k_xlsx", tenk_query, "xlsx"),
+        ("all_csv", AuditQuery(), "csv"),
+    ]
+    for name, query, fmt in cases:
+        started = time.perf_counter()
+        export = await prepare(search, query, fmt)  # type: ignore[arg-type]
+        size = await drain(export.stream())
+        took = time.perf_counter() - started
+        found[name] = {"rows": export.rows, "ms": round(took * 1000, 1), "bytes": size}
+        print(f"export {name:<9} {export.rows:>7,} rows  {took * 1000:9.1f} ms  {size:>11,} bytes")
+    return found
+
+
+async def append_cost(url_of: Callable[[str], Any], rows: int) -> dict[str, float]:
+    """Rows/s appended with the search indexes and without, on two fresh databases."""
+    rates = {}
+    for label in ("with", "without"):
+        async with url_of(label) as url:
+            engine = make_engine(url)
+            try:
+                await migrate(engine)
+                if label == "without":
+                    async with engine.begin() as conn:
+                        for name in SEARCH_INDEXES:
+                            await conn.execute(text(f"DROP INDEX {name}"))
+                rates[label] = await seed(engine, rows, random.Random(7))
+            finally:
+                await engine.dispose()
+    ratio = rates["with"] / rates["without"]
+    print(
+        f"append {rows:,} rows: {rates['with']:,.0f} rows/s with the search indexes, "
+        f"{rates['without']:,.0f} without ({ratio:.2f}×)"
+    )
+    return {
+        "with_rows_per_s": round(rates["with"]),
+        "without_rows_per_s": round(rates["without"]),
+        "ratio": round(ratio, 2),
+    }
+
+
+@contextlib.asynccontextmanager
+async def database(server: str | None, folder: Path, name: str) -> AsyncIterator[str]:
+    """A fresh database: a SQLite file in `folder`, or a new PostgreSQL database (dropped)."""
+    if server is None:
+        yield f"sqlite:///{folder / f'{name}.db'}"
+        return
+    import asyncpg
+
+    db = f"govgate_bench_{name}_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'CREATE DATABASE "{db}"')
+    try:
+        yield f"{server.rpartition('/')[0]}/{db}"
+    finally:
+        await admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(2026)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        async with database(args.postgres, folder, "audit") as url:
+            engine = make_engine(url)
+            try:
+                await migrate(engine)
+                rate = await seed(engine, args.rows, rng)
+                print(f"seeded {args.rows:,} audit rows at {rate:,.0f} rows/s")
+                if engine.dialect.name == "postgresql":
+                    async with engine.connect() as conn:
+                        await conn.execute(text("ANALYZE audit_rows"))
+                search = AuditSearch(engine, SECRET)
+                page_figures = await pages(search, args.repeat, rng)
+                holder = await holder_pages(search, args.repeat, rng)
+                bare = await yardstick(
+                    url.replace("postgresql+asyncpg", "postgresql"), args.repeat * 5, rng
+                )
+                export_figures = await exports(search)
+            finally:
+                await engine.dispose()
+        cost = await append_cost(
+            lambda label: database(args.postgres, folder, f"append_{label}"), args.append_rows
+        )
+    load_after = os.getloadavg()[0]
+    store = "postgresql" if args.postgres else "sqlite"
+    print(
+        f"store {store}, {args.rows:,} rows, cpus {os.cpu_count()}, load average (1 min) "
+        f"{load_before:.2f} before, {load_after:.2f} after"
+    )
+    every = page_figures.pop("all")
+    return {
+        "store": store,
+        "rows": args.rows,
+        "page_p50_ms": every["p50_ms"],
+        "page_p95_ms": every["p95_ms"],
+        "holder_page_p50_ms": holder["p50_ms"],
+        "holder_page_p95_ms": holder["p95_ms"],
+        "yardstick_p50_ms": bare["p50_ms"],
+        "page_over_yardstick": round(every["p50_ms"] / max(bare["p50_ms"], 0.001), 1),
+        "pages": page_figures,
+        "exports": export_figures,
+        "append": cost,
+        "seed_rows_per_s": round(rate),
+        "cpus": os.cpu_count(),
+        "load_1m_before": round(load_before, 2),
+        "load_1m_after": round(load_after, 2),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--append-rows", type=int, default=20_000)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="store on PostgreSQL: new databases on this server (e.g. "
+        "postgresql://postgres@127.0.0.1:5432/test), dropped after; default SQLite",
+    )
+    parsed = parser.parse_args()
+    print(json.dumps(asyncio.run(main(parsed))))
