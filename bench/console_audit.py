@@ -15,6 +15,7 @@ Then, each `--repeat` times with varied values:
              query on the same indexes: what the layers above it cost
   export     CSV and XLSX of one page (50 rows), of 10,000 rows, and CSV of every row (at the
              100,000 limit), streamed to nothing
+  verify     the whole chain verified (what the page's 立即校验 button runs)
   append     the cost of the search indexes on writes: rows/s appended with them and without
              (a second database, the four indexes of 0010_audit_search dropped)
 Prints human-readable lines, the machine (CPUs, load), then one JSON line.
@@ -42,8 +43,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
+from gateway.audit.chain import verify  # noqa: E402
 from gateway.audit.export import prepare  # noqa: E402
 from gateway.audit.filters import AuditQuery, Cursor, parse_query  # noqa: E402
+from gateway.audit.hashing import chain_keys  # noqa: E402
 from gateway.audit.log import AuditEntry, AuditLog  # noqa: E402
 from gateway.audit.search import AuditSearch  # noqa: E402
 from gateway.store import make_engine, migrate  # noqa: E402
@@ -228,7 +231,7 @@ async def newest_from(engine: AsyncEngine, rows: int) -> AuditQuery:
             text("SELECT at_ms FROM audit_rows ORDER BY at_ms DESC LIMIT 1 OFFSET :n"),
             {"n": rows - 1},
         )
-    return AuditQuery(since_ms=int(at))
+    return AuditQuery() if at is None else AuditQuery(since_ms=int(at))  # fewer: them all
 
 
 async def exports(search: AuditSearch) -> dict[str, Any]:
@@ -324,6 +327,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     url.replace("postgresql+asyncpg", "postgresql"), args.repeat * 5, rng
                 )
                 export_figures = await exports(search)
+                started = time.perf_counter()
+                report = await verify(engine, chain_keys(SECRET))
+                verify_s = time.perf_counter() - started
+                assert report.ok, report.problems
+                print(f"verify {report.rows:,} rows (the page's button): {verify_s * 1000:,.0f} ms")
             finally:
                 await engine.dispose()
         cost = await append_cost(
@@ -348,6 +356,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "pages": page_figures,
         "exports": export_figures,
         "append": cost,
+        "verify_ms": round(verify_s * 1000),
         "seed_rows_per_s": round(rate),
         "cpus": os.cpu_count(),
         "load_1m_before": round(load_before, 2),

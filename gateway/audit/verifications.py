@@ -31,10 +31,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.audit.chain import VerifyReport
-from gateway.audit.hashing import AUDIT_HASHES, GENESIS, AuditHash, _digestmod, encode
+from gateway.audit.anchors import latest_anchors
+from gateway.audit.chain import VerifyReport, verify
+from gateway.audit.hashing import AUDIT_HASHES, GENESIS, AuditHash, _digestmod, chain_keys, encode
 from gateway.audit.log import EPOCH, AuditEntry, AuditLog
+from gateway.audit.signed_anchors import check_signatures
 from gateway.audit.tables import audit_verifications, db_errors
+from gateway.log import EventLog
+from gateway.members.keys import PublicKey
 from gateway.store import blocking
 
 LABEL = b"govgate-audit-verification-v1\x00"
@@ -170,6 +174,22 @@ class Verifications:
         if before is None:  # the oldest shown: the first record, or its link is not read
             return int(row["id"]) != 1 or row["prev_mac"] == GENESIS
         return int(before["id"]) == int(row["id"]) - 1 and before["mac"] == row["prev_mac"]
+
+
+async def verify_now(
+    engine: AsyncEngine,
+    log: EventLog,
+    secret: bytes,
+    keys: dict[str, PublicKey],
+    *,
+    anchors_due_s: float | None = None,
+) -> VerifyReport:
+    """Verify the chain against the signed anchors on the log (as `govgate audit verify` does
+    with its default source): anchors whose signature fails with `keys` are findings."""
+    checked, forged = check_signatures(await latest_anchors(log), keys)
+    return await verify(
+        engine, chain_keys(secret), checked, anchors_due_s=anchors_due_s, findings=forged
+    )
 
 
 def _entry(report: VerifyReport, actor: str, at_ms: int) -> AuditEntry:
