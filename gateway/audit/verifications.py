@@ -176,6 +176,15 @@ class Verifications:
         return int(before["id"]) == int(row["id"]) - 1 and before["mac"] == row["prev_mac"]
 
 
+ANCHOR_GRACE_S = 60.0
+
+
+def anchors_due(interval_s: float) -> float | None:
+    """How old a row may be without a signed anchor before `verify` calls it a finding: two
+    anchoring intervals and a grace minute (None: anchoring is off, so not checked)."""
+    return 2 * interval_s + ANCHOR_GRACE_S if interval_s > 0 else None
+
+
 async def verify_now(
     engine: AsyncEngine,
     log: EventLog,

@@ -23,7 +23,7 @@ from gateway.audit.errors import AuditError
 from gateway.audit.hashing import chain_keys
 from gateway.audit.log import SECRET_ENV, Access, AuditLog, access_log, load_secret
 from gateway.audit.signed_anchors import Anchor, check_signatures
-from gateway.audit.verifications import Verifications
+from gateway.audit.verifications import Verifications, anchors_due
 from gateway.log import LogError, open_log
 from gateway.members.errors import KeyFormatError
 from gateway.members.keys import PublicKey, key_id, read_private_key, read_public_key
@@ -33,7 +33,6 @@ from schemas.codec import EventCodec
 from schemas.errors import DecodeError
 
 LOG = "log"
-GRACE_S = 60.0
 
 
 @click.group()
@@ -114,8 +113,7 @@ def due_s(settings: Settings, given: float | None) -> float | None:
     """How old a row may be without a signed anchor before `verify` calls it a finding."""
     if given is not None:
         return given or None
-    interval = settings.gateway.audit_anchor_interval_s
-    return 2 * interval + GRACE_S if interval > 0 else None
+    return anchors_due(settings.gateway.audit_anchor_interval_s)
 
 
 def anchor_keys(settings: Settings, extra: tuple[Path, ...] = ()) -> dict[str, PublicKey]:
