@@ -15,6 +15,10 @@ Then, each `--repeat` times with varied values:
              query on the same indexes: what the layers above it cost
   export     CSV and XLSX of one page (50 rows), of 10,000 rows, and CSV of every row (at the
              100,000 limit), streamed to nothing
+  console    the pages themselves over HTTP (the app in process, httpx, signed in as an
+             auditor): 审计查询 with no filter, by member, refused, member + a day, the 20th
+             page; 个人访问记录 (POST of a holder id); each view also writes its own audit row
+             (group commit, fsync), as in production; a CSV export of one member's rows
   verify     the whole chain verified (what the page's 立即校验 button runs)
   append     the cost of the search indexes on writes: rows/s appended with them and without
              (a second database, the four indexes of 0010_audit_search dropped)
@@ -255,6 +259,111 @@ async def exports(search: AuditSearch) -> dict[str, Any]:
     return found
 
 
+async def console_pages(url: str, folder: Path, repeat: int, rng: random.Random) -> dict[str, Any]:
+    """The pages over HTTP: render, audit write, search, on the seeded database."""
+    import re
+
+    import httpx
+
+    from gateway.api.app import create_app
+    from gateway.people.accounts import PeopleStore
+    from gateway.people.passwords import Passwords
+    from gateway.settings import DatabaseSettings, GatewaySettings, Settings
+
+    settings = Settings(
+        data_dir=folder / "data",
+        database=DatabaseSettings(url=url),
+        gateway=GatewaySettings(audit_secret=SECRET.decode(), materialize=False),
+    )
+    app = create_app(settings)
+    found: dict[str, Any] = {}
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        await PeopleStore(services.engine, Passwords()).add(
+            "bench-auditor", "审计", "auditor", password="bench-auditor-pass-2026"
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            form = await client.get("/console/signin")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            signed = await client.post(
+                "/console/signin",
+                data={
+                    "username": "bench-auditor",
+                    "password": "bench-auditor-pass-2026",
+                    "next": "/console/audit",
+                    "csrf_token": token.group(1),
+                },
+            )
+            assert signed.status_code == 303, signed.text
+            page = await client.get("/console/audit")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf is not None
+            deep = await _cursor_of(services, 20)
+
+            def day() -> str:
+                back = rng.randrange(25, 35)
+                start = time.strftime("%Y-%m-%d", time.gmtime((NOW_MS / 1000) - back * 86_400))
+                return f"&since={start}&until={start}"
+
+            gets: dict[str, Callable[[], str]] = {
+                "none": lambda: "/console/audit",
+                "member": lambda: f"/console/audit?member={rng.choice(MEMBERS)}",
+                "refused": lambda: "/console/audit?decision=refused",
+                "member_day": lambda: f"/console/audit?member={rng.choice(MEMBERS)}{day()}",
+                "page_20": lambda: f"/console/audit?after={deep}",
+            }
+            every: list[float] = []
+            for name, make in gets.items():
+                times = []
+                for _ in range(repeat):
+                    target = make()
+                    started = time.perf_counter()
+                    answer = await client.get(target)
+                    times.append(time.perf_counter() - started)
+                    assert answer.status_code == 200, (target, answer.status_code)
+                every += times
+                found[name] = figures(times)
+                print(
+                    f"console {name:<10}        p50 {found[name]['p50_ms']:7.2f} ms  "
+                    f"p95 {found[name]['p95_ms']:7.2f} ms"
+                )
+            holder_times = []
+            for _ in range(repeat):
+                data = {"holder": holder_id(rng.randrange(HOLDERS)), "csrf_token": csrf.group(1)}
+                started = time.perf_counter()
+                answer = await client.post("/console/audit/holder", data=data)
+                holder_times.append(time.perf_counter() - started)
+                assert answer.status_code == 200 and data["holder"] not in answer.text
+            found["holder"] = figures(holder_times)
+            print(
+                f"console holder (POST)     p50 {found['holder']['p50_ms']:7.2f} ms  "
+                f"p95 {found['holder']['p95_ms']:7.2f} ms"
+            )
+            started = time.perf_counter()
+            export = await client.post(
+                "/console/audit/export",
+                data={"member": MEMBERS[0], "format": "csv", "csrf_token": csrf.group(1)},
+            )
+            took = time.perf_counter() - started
+            assert export.status_code == 200
+            rows = export.content.count(b"\n") - 1
+            found["export_member_csv"] = {"rows": rows, "ms": round(took * 1000, 1)}
+            print(f"console export CSV of one member: {rows:,} rows in {took * 1000:,.0f} ms")
+            found["all"] = figures(every)
+    return found
+
+
+async def _cursor_of(services: Any, page: int) -> str:
+    """The cursor after `page` - 1 pages of 50 with no filter."""
+    search = AuditSearch(services.engine, SECRET)
+    cursor: Cursor | None = None
+    for _ in range(page - 1):
+        cursor = (await search.page(AuditQuery(), cursor, 50)).next_after
+    return str(cursor)
+
+
 async def append_cost(url_of: Callable[[str], Any], rows: int) -> dict[str, float]:
     """Rows/s appended with the search indexes and without, on two fresh databases."""
     rates = {}
@@ -334,6 +443,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"verify {report.rows:,} rows (the page's button): {verify_s * 1000:,.0f} ms")
             finally:
                 await engine.dispose()
+            console = await console_pages(url, folder, args.repeat, rng)
         cost = await append_cost(
             lambda label: database(args.postgres, folder, f"append_{label}"), args.append_rows
         )
@@ -349,12 +459,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "rows": args.rows,
         "page_p50_ms": every["p50_ms"],
         "page_p95_ms": every["p95_ms"],
+        "console_page_p50_ms": console["all"]["p50_ms"],
+        "console_page_p95_ms": console["all"]["p95_ms"],
+        "console_holder_p50_ms": console["holder"]["p50_ms"],
+        "console_holder_p95_ms": console["holder"]["p95_ms"],
         "holder_page_p50_ms": holder["p50_ms"],
         "holder_page_p95_ms": holder["p95_ms"],
         "yardstick_p50_ms": bare["p50_ms"],
         "page_over_yardstick": round(every["p50_ms"] / max(bare["p50_ms"], 0.001), 1),
         "pages": page_figures,
         "exports": export_figures,
+        "console": console,
         "append": cost,
         "verify_ms": round(verify_s * 1000),
         "seed_rows_per_s": round(rate),
