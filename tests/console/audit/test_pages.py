@@ -1,5 +1,5 @@
-"""The audit pages over HTTP (httpx against the app, SQLite): roles, validation, pages,
-exports, the verification state, and no holder id in clear anywhere."""
+"""The audit pages over HTTP (httpx against the app, on SQLite and PostgreSQL: conftest.py):
+roles, validation, pages, exports, the verification state, and no holder id in clear."""
 
 from __future__ import annotations
 
@@ -239,10 +239,15 @@ async def test_exports_stream_csv_and_xlsx_of_the_search(console: Console) -> No
     async with console.services.engine.connect() as conn:
         exported = (
             await conn.execute(
-                select(audit_rows.c.path).where(audit_rows.c.route == "console:audit.export")
+                select(audit_rows.c.path)
+                .where(audit_rows.c.route == "console:audit.export")
+                .order_by(audit_rows.c.seq)
             )
         ).all()
-    assert [p for (p,) in exported][0].startswith("/console/audit/export csv 30 rows")
+    assert [p.split(" member")[0] for (p,) in exported] == [
+        "/console/audit/export csv 30 rows",
+        "/console/audit/export xlsx 30 rows",
+    ]
 
 
 async def test_an_export_over_the_limit_and_a_wrong_format_are_refused(
@@ -293,7 +298,7 @@ async def test_verify_now_records_the_chain_state_and_the_page_rechecks_it(
     assert "已被篡改" in page.text  # the row itself, where it is shown
 
     async with console.services.engine.begin() as conn:  # a "passed" run forged over it
-        await conn.execute(text("UPDATE audit_verifications SET ok = 1, problem_count = 0"))
+        await conn.execute(text("UPDATE audit_verifications SET ok = TRUE, problem_count = 0"))
     assert 'data-state="record-forged"' in (await client.get("/console/audit")).text
 
 

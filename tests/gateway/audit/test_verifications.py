@@ -21,7 +21,6 @@ from tests.gateway.audit import BACKENDS, SECRET, database_url, entry, execute, 
 @pytest.fixture(params=BACKENDS)
 async def engine(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[AsyncEngine]:
     async with fresh_engine(database_url(request.param, request, data_dir)) as engine:
-        await execute(engine, "DELETE FROM audit_verifications")
         yield engine
 
 
