@@ -164,6 +164,8 @@ def _where(query: AuditQuery) -> list[ColumnElement[bool]]:
     if query.item is not None:
         found.append(c.purpose == query.item)
     if query.decision is not None:
+        if query.decision not in ("allow", "deny"):  # it goes into the SQL as a literal
+            raise ValueError(f"decision must be allow or deny, not {query.decision!r}")
         # a literal, not a parameter: the planners use the partial index of refusals only when
         # they can see the query's condition is the index's (a validated Literal, not input)
         found.append(c.decision == literal_column(f"'{query.decision}'"))

@@ -201,3 +201,10 @@ async def test_sqlite_reads_a_page_from_its_index(
     plan_text = " | ".join(str(row[-1]) for row in found)
     assert index in plan_text, plan_text
     assert ("TEMP B-TREE" in plan_text) == (index == "ix_audit_rows_holder"), plan_text
+
+
+def test_a_decision_outside_the_two_never_reaches_the_sql() -> None:
+    from gateway.audit.search import _where
+
+    with pytest.raises(ValueError, match="allow or deny"):
+        _where(AuditQuery(decision="deny' OR '1'='1"))  # type: ignore[arg-type]
