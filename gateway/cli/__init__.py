@@ -21,6 +21,7 @@ from gateway.cli import (
     subscriptions,
     supervise,
     up,
+    users,
 )
 from gateway.logging_config import configure_logging
 
@@ -55,3 +56,4 @@ main.add_command(supervise.supervise)
 main.add_command(notices.notices)
 main.add_command(catalogue.catalogue)
 main.add_command(governance.governance)
+main.add_command(users.users)
