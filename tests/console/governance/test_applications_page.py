@@ -71,6 +71,7 @@ async def test_the_owning_officer_narrows_fields_and_period(console: Console) ->
     assert grant.expires_ms is not None and grant.created_ms + 10 * 86_400_000 == grant.expires_ms
     shown = await client.get(page)
     assert "部分批准（缩小范围）：住所" in shown.text and "个人信息不予共享" in shown.text
+    assert "授权结果" in shown.text and f"/console/grants/{grant.grant_id}" in shown.text
     assert ("GOV", "GRANT_CREATED", "allow") in await rows(console, name)
 
 

@@ -72,6 +72,13 @@ async def test_an_officer_publishes_a_version_and_withdraws(console: Console) ->
         ("GOV", "CATALOGUE_WITHDRAWN", "allow"),
         ("CONSOLE", "catalogue.withdraw", "allow"),
     ]
+    # the owning officer may publish it again, as a new version
+    again = await client.get(page)
+    assert "重新发布" in again.text and "撤销资源" not in again.text
+    back = await post_form(client, f"{page}/edit", "/console/catalogue", FORM)
+    assert back.status_code == 303
+    entry = await console.services.governance.catalogue.current("SCJG-YYZZ")
+    assert entry is not None and entry.version == 4 and not entry.withdrawn
 
 
 async def test_a_new_entry_form_names_the_bad_field(console: Console) -> None:

@@ -80,7 +80,7 @@ async def queue(request: Request, person: PersonDep) -> Response:
     )
 
 
-def _detail(
+async def _detail(
     request: Request,
     person: Person,
     item: QueueItem,
@@ -91,6 +91,11 @@ def _detail(
 ) -> HTMLResponse:
     step = item.open_step
     bureau = item.awaits_me and step is not None and step.step == "BUREAU_CHECK"
+    parts = g.parts(request)
+    grants = []
+    if item.status == "APPROVED":
+        views, _ = await parts.roster.grant_views(person, parts.now(), limit=200)
+        grants = [v for v in views if v.grant.application_id == item.application_id]
     return render(
         request,
         "applications/detail.html",
@@ -103,8 +108,9 @@ def _detail(
             error=error,
             error_field=g.field_of(error) if error else "",
             asked=asked or {},
+            grants=grants,
             done=g.done_text(request),
-            max_days=g.parts(request).services.settings.governance.max_days,
+            max_days=parts.services.settings.governance.max_days,
         ),
     )
 
@@ -118,7 +124,7 @@ async def detail(request: Request, person: PersonDep, application_id: str) -> Re
         target = f"applications/{application_id[:64]}"
         code = await g.refused(request, person, "applications.view", target, exc)
         return g.refusal_page(request, person, exc, code)
-    return _detail(request, person, item)
+    return await _detail(request, person, item)
 
 
 def _choices(form: Any, name: str) -> list[str]:
@@ -209,7 +215,7 @@ async def decide(request: Request, person: PersonDep, application_id: str) -> Re
     except (GovernanceError, CatalogueError, g.InvalidForm) as exc:
         code = await g.refused(request, person, "applications.decide", target, exc)
         if code == 400:
-            return _detail(request, person, item, error=exc, asked=asked, status=code)
+            return await _detail(request, person, item, error=exc, asked=asked, status=code)
         return g.refusal_page(request, person, exc, code)
     await g.audited(request, person, "applications.decide", target, chosen["decision"])
     return g.back(f"/console/applications/{application_id}", "decided")

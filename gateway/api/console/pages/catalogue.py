@@ -109,6 +109,7 @@ def _form(
     new: bool,
     error: GovgateError | None = None,
     status: int = 200,
+    withdrawn: bool = False,
 ) -> HTMLResponse:
     return render(
         request,
@@ -118,6 +119,7 @@ def _form(
         **g.context(
             values=values,
             new=new,
+            withdrawn=withdrawn,
             error=error,
             error_field=g.field_of(error) if error else "",
             kinds=KINDS,
@@ -151,7 +153,6 @@ async def entry_page(request: Request, person: PersonDep, code: str) -> Response
     asked = request.query_params.get("version", "")
     shown = next((v for v in versions if str(v.version) == asked), current)
     mine = may_publish(person, current.department_code)
-    editing = mine and request.query_params.get("edit") == "1" and not current.withdrawn
     return render(
         request,
         "catalogue/entry.html",
@@ -161,7 +162,6 @@ async def entry_page(request: Request, person: PersonDep, code: str) -> Response
             current=current,
             versions=list(reversed(versions)),
             mine=mine,
-            editing=editing,
             done=g.done_text(request),
         ),
     )
@@ -171,16 +171,16 @@ async def entry_page(request: Request, person: PersonDep, code: str) -> Response
 async def edit_entry(request: Request, person: PersonDep, code: str) -> Response:
     store = g.parts(request).services.governance.catalogue
     current = await store.current(code) if len(code) <= 64 else None
-    if current is None or current.withdrawn or not may_publish(person, current.department_code):
-        error: GovgateError = UnknownResource(f"resource_code {code[:64]!r}: not yours to edit")
-        if current is not None and not current.withdrawn:
+    if current is None or not may_publish(person, current.department_code):
+        error: GovgateError = UnknownResource(f"resource_code {code[:64]!r}: no such resource")
+        if current is not None:
             error = NotYourResource(
                 f"department_code {current.department_code!r}: you publish for "
                 f"{officer_of(person) or 'no department'} only"
             )
         status = await g.refused(request, person, "catalogue.edit", f"catalogue/{code[:64]}", error)
         return g.refusal_page(request, person, error, status)
-    return _form(request, person, _values(current), new=False)
+    return _form(request, person, _values(current), new=False, withdrawn=current.withdrawn)
 
 
 def _fields(text: str) -> list[dict[str, Any]]:
