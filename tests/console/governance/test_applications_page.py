@@ -4,6 +4,9 @@ refused (404 when it may not see it, 403 when it may see but not decide), audite
 
 from __future__ import annotations
 
+from gateway.api.services import load_audit_secret
+from gateway.audit.chain import verify
+from gateway.audit.hashing import chain_keys
 from tests.console.conftest import Console
 from tests.console.governance.helpers import post_form, rows, signed
 from tests.console.governance.story import passed, seed
@@ -73,6 +76,9 @@ async def test_the_owning_officer_narrows_fields_and_period(console: Console) ->
     assert "部分批准（缩小范围）：住所" in shown.text and "个人信息不予共享" in shown.text
     assert "授权结果" in shown.text and f"/console/grants/{grant.grant_id}" in shown.text
     assert ("GOV", "GRANT_CREATED", "allow") in await rows(console, name)
+    secret = load_audit_secret(console.services.settings)
+    report = await verify(console.services.engine, chain_keys(secret))
+    assert report.ok, report.problems
 
 
 async def test_other_departments_and_read_only_roles_are_refused(console: Console) -> None:
