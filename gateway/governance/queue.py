@@ -110,6 +110,10 @@ def step_clock(
         clock.feed(Stage.COMPLETED, _time(decided))
     limit = int(step["limit_days"])
     deadline = clock.deadline(limit)
+    if deadline is None:  # decided before its last day: the day it was due all the same
+        due = CaseClock(calendar)
+        due.feed(Stage.ACCEPTED, _time(step["opened_ms"]))
+        deadline = due.deadline(limit)
     elapsed = clock.elapsed(now if decided is None else min(now, _time(decided)))
     return StepClock(
         step=step["step"],

@@ -58,7 +58,7 @@ async def test_the_owning_officer_narrows_fields_and_period(console: Console) ->
     for change, code, named in (
         ({"decision": "NARROW", "reason": ""}, "INVALID_FORM", "reason"),
         ({"decision": "NARROW", "days": "十天"}, "INVALID_FORM", "days"),
-        ({"decision": "NARROW", "days": "31"}, "INVALID_DECISION", "days"),
+        ({"decision": "NARROW", "days": "31"}, "INVALID_FORM", "days: a whole number from 1 to 30"),
         ({"decision": "NARROW", "fields": []}, "INVALID_FORM", "fields"),
         ({"decision": "APPROVE"}, "INVALID_FORM", "decision"),
         ({"decision": "PASS"}, "INVALID_FORM", "decision"),

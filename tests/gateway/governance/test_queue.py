@@ -68,6 +68,8 @@ async def test_each_role_sees_its_own(gov: Gov) -> None:
     scjg, _ = await gov.queue.page(SCJG, now, mine=True)
     assert [i.application_id for i in scjg] == [first] and scjg[0].awaits_me
     assert scjg[0].open_step is not None and scjg[0].open_step.limit_days == 5
+    checked = scjg[0].steps[0]  # decided the day it opened: its last day is shown all the same
+    assert checked.decision == "PASS" and checked.last_day == dt.date(2026, 12, 3)
     # the applying department sees its applications, awaiting nothing of it
     window, total = await gov.queue.page(WINDOW_OFFICER, now)
     assert total == 2 and not any(i.awaits_me for i in window)

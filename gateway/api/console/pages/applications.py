@@ -110,7 +110,6 @@ async def _detail(
             asked=asked or {},
             grants=grants,
             done=g.done_text(request),
-            max_days=parts.services.settings.governance.max_days,
         ),
     )
 
@@ -131,7 +130,7 @@ def _choices(form: Any, name: str) -> list[str]:
     return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
 
 
-def _decision(form: Any, item: QueueItem, max_days: int) -> dict[str, Any]:
+def _decision(form: Any, item: QueueItem) -> dict[str, Any]:
     """The decision form, checked against what was applied for; each error names its field."""
     decision = g.one_line(form, "decision", most=16)
     bureau = item.open_step is not None and item.open_step.step == "BUREAU_CHECK"
@@ -150,7 +149,7 @@ def _decision(form: Any, item: QueueItem, max_days: int) -> dict[str, Any]:
             "days": None,
         }
     fields, purposes = _choices(form, "fields"), _choices(form, "purposes")
-    days = g.whole_number(form, "days", 1, max_days)
+    days = g.whole_number(form, "days", 1, item.days)
     if decision == "APPROVE" and (
         set(fields) != set(item.fields)
         or set(purposes) != set(item.purposes)
@@ -199,7 +198,7 @@ async def decide(request: Request, person: PersonDep, application_id: str) -> Re
     try:
         if not acts(person):
             raise NotForYourRole(f"role {person.role!r}: may read applications, not decide them")
-        chosen = _decision(form, item, parts.services.settings.governance.max_days)
+        chosen = _decision(form, item)
         if is_operator(person):
             await parts.actions.check(person, application_id, chosen["decision"], chosen["reason"])
         else:
