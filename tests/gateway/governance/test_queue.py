@@ -104,3 +104,13 @@ async def test_a_decided_step_keeps_its_verdict(gov: Gov) -> None:
     assert bureau.decision == "PASS" and bureau.decided_by == "person:dsj-op"
     assert bureau.card == Card.RED and not bureau.open
     assert provider.open and provider.card == Card.ON_TIME and item.awaits_me
+
+
+async def test_a_deadline_in_a_year_without_its_notice_is_provisional(gov: Gov) -> None:
+    await gov.actions.publish(SCJG, gov.entry())
+    gov.clock.at = dt.datetime(2026, 12, 30, 10, 0, tzinfo=START.tzinfo)  # a Wednesday
+    app_id = await gov.apply()
+    item = await gov.queue.get(OPERATOR, app_id, gov.clock.at)
+    step = item.open_step
+    # Thursday counts, 1 January is a statutory holiday (forecast), then the weekend
+    assert step is not None and step.last_day == dt.date(2027, 1, 4) and step.provisional
