@@ -160,6 +160,29 @@ class PersonActions:
             raise UnknownApplication(f"application_id {application_id!r}: no such application")
         return apps[0]
 
+    async def authorize(self, person: Acting, application_id: str) -> Actor:
+        """The actor `person` decides `application_id`'s open step as, or the typed refusal:
+        NOT_FOR_YOUR_ROLE, NOT_YOUR_DECISION (another department's), STEP_CLOSED (not
+        awaiting this person's step). The service checks again inside its transaction."""
+        app = await self._open(application_id)
+        step = open_step(app)
+        if is_operator(person):
+            actor = self.actor(person)
+            if step is None or step["step"] != BUREAU:
+                raise StepClosed(f"application_id {application_id!r}: not awaiting the bureau")
+            return actor
+        actor = self._officer(person, "decide applications")
+        if app["provider_code"] != actor.department:
+            raise NotYourDecision(
+                f"application_id {application_id!r}: its resource belongs to department "
+                f"{app['provider_code']}, not {actor.department}"
+            )
+        if step is None or step["step"] != PROVIDER:
+            raise StepClosed(
+                f"application_id {application_id!r} is {app['status']}, not awaiting your decision"
+            )
+        return actor
+
     async def check(
         self, person: Acting, application_id: str, decision: str, reason: str | None
     ) -> dict[str, Any]:
@@ -168,10 +191,7 @@ class PersonActions:
             raise NotForYourRole(
                 f"role {person.role!r}: only the data bureau's operators check compliance"
             )
-        actor = self.actor(person)
-        step = open_step(await self._open(application_id))
-        if step is None or step["step"] != BUREAU:
-            raise StepClosed(f"application_id {application_id!r}: not awaiting the bureau")
+        actor = await self.authorize(person, application_id)
         return await self.governance.applications.decide(actor, application_id, decision, reason)
 
     async def decide(
@@ -187,18 +207,8 @@ class PersonActions:
     ) -> dict[str, Any]:
         """The providing department's decision (审核决定): APPROVE, NARROW (fewer fields,
         purposes or days, with a reason) or REFUSE (with a reason)."""
-        actor = self._officer(person, "decide applications")
-        app = await self._open(application_id)
-        if app["provider_code"] != actor.department:
-            raise NotYourDecision(
-                f"application_id {application_id!r}: its resource belongs to department "
-                f"{app['provider_code']}, not {actor.department}"
-            )
-        step = open_step(app)
-        if step is None or step["step"] != PROVIDER:
-            raise StepClosed(
-                f"application_id {application_id!r} is {app['status']}, not awaiting your decision"
-            )
+        self._officer(person, "decide applications")
+        actor = await self.authorize(person, application_id)
         return await self.governance.applications.decide(
             actor, application_id, decision, reason, fields, purposes, days
         )

@@ -110,6 +110,8 @@ async def test_other_departments_and_read_only_roles_are_refused(console: Consol
     data = {"decision": "APPROVE", "fields": ["法定代表人", "住所"], "purposes": [PURPOSE]}
     mine = await post_form(window, page, f"{page}/decision", data)
     assert mine.status_code == 403 and "NOT_YOUR_DECISION" in mine.text
+    sloppy = await post_form(window, page, f"{page}/decision", {"decision": "REFUSE"})
+    assert sloppy.status_code == 403 and "NOT_YOUR_DECISION" in sloppy.text
     # supervision reads every application, decides none
     supervisor, _ = await signed(console, "supervisor")
     queue = await supervisor.get("/console/applications")

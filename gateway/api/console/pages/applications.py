@@ -198,6 +198,7 @@ async def decide(request: Request, person: PersonDep, application_id: str) -> Re
     try:
         if not acts(person):
             raise NotForYourRole(f"role {person.role!r}: may read applications, not decide them")
+        await parts.actions.authorize(person, application_id)  # who, before what
         chosen = _decision(form, item)
         if is_operator(person):
             await parts.actions.check(person, application_id, chosen["decision"], chosen["reason"])
