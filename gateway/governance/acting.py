@@ -150,6 +150,12 @@ class PersonActions:
         """Withdraw (撤销) one of the officer's own department's entries, with a reason."""
         actor = self._officer(person, "withdraw catalogue entries")
         gov = self.governance
+        current = await gov.catalogue.current(code)
+        if current is not None and current.department_code != actor.department:
+            raise NotYourResource(  # who, before what: said whatever the reason
+                f"department_code {current.department_code!r}: you withdraw "
+                f"{actor.department}'s resources only"
+            )
         return await catalogue.withdraw(gov.recorder, gov.catalogue, actor, code, reason)
 
     async def _open(self, application_id: str) -> dict[str, Any]:

@@ -55,6 +55,8 @@ async def test_an_officer_publishes_and_withdraws_its_own_department_only(gov: G
         await gov.actions.publish(ZRZY, gov.entry())
     with pytest.raises(NotYourResource, match="department_code 'SCJG'"):
         await gov.actions.withdraw(ZRZY, "SCJG-YYZZ", "不是我的")
+    with pytest.raises(NotYourResource):  # refused as not theirs, whatever the reason says
+        await gov.actions.withdraw(ZRZY, "SCJG-YYZZ", "")
     for person in (OPERATOR, SUPERVISOR, AUDITOR, READONLY):
         with pytest.raises(NotForYourRole, match="role"):
             await gov.actions.publish(person, gov.entry())
