@@ -21,6 +21,7 @@ async def test_the_bureau_checks_from_its_queue(console: Console) -> None:
     assert queue.status_code == 200
     assert app_id in queue.text and "待我处理" in queue.text and "合规审查" in queue.text
     assert "正常" in queue.text and "0/2" in queue.text
+    assert 'hx-trigger="every 60s"' in queue.text  # the clocks move: the list refreshes itself
     page = f"/console/applications/{app_id}"
     detail = await client.get(page)
     assert "审查通过" in detail.text and "批准的字段" not in detail.text
