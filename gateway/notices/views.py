@@ -200,18 +200,19 @@ class NoticeViews:
         )
 
     def _clock(self, record: dict[str, Any], now: dt.datetime) -> tuple[dt.date | None, bool]:
-        """(last allowed day, overdue) by the claim clock's rules."""
+        """(the claim limit's last allowed day, overdue): unclaimed at its end, or claimed
+        after it; by the claim clock's rules (routing starts it, working days)."""
         routed = as_case_event({**record, "status": "PENDING"})
         try:
-            notice = CaseFile.from_event({**routed, "event_id": f"{record['notice_id']}:routed"})
-            if record.get("status") == "CLAIMED" and record.get("claimed_at"):
-                notice.add(as_case_event(record))
+            notice = CaseFile.from_event(routed)
         except CaseEventError:
             return None, False
         deadline = notice.clock(self.calendar).deadline(int(record.get("claim_days") or 0))
         if deadline is None:
             return None, False
-        return deadline.last_day, deadline.runs_past and now >= deadline.ends_at
+        claimed = record.get("claimed_at") if record.get("status") == "CLAIMED" else None
+        until = now if claimed is None else _time(claimed)
+        return deadline.last_day, until >= deadline.ends_at
 
 
 def _time(value: Any) -> dt.datetime:

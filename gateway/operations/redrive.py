@@ -16,6 +16,7 @@ is already there); the attempt says why, masked.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 import logging
@@ -97,6 +98,10 @@ class Redrive:
     code: str | None
     detail: str | None
     event_ids: tuple[str, ...]
+
+    @property
+    def at(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.at_ms / 1000, dt.UTC)
 
 
 class Redrives:

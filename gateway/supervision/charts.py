@@ -39,6 +39,7 @@ def stacked_bar_chart(
     height = _PAD * 2 + 24 + _ROW * max(len(bars), 1) + (20 if len(series) > 1 else 0)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
+        f'width="{_WIDTH}" height="{height}" '
         f'role="img" class="chart" font-family="sans-serif" font-size="13">',
         f"<title>{escape(title)}</title>",
         f'<text x="{_PAD}" y="{_PAD + 14}" font-weight="bold">{escape(title)}</text>',
@@ -67,7 +68,7 @@ def stacked_bar_chart(
         for kind in series:
             out.append(f'<rect x="{x}" y="{y + 6}" width="12" height="12" fill="{kind.colour}"/>')
             out.append(f'<text x="{x + 16}" y="{y + 17}">{escape(kind.name)}</text>')
-            x += 24 + 8 * len(kind.name)
+            x += 28 + 14 * len(kind.name)  # CJK glyphs are about 13 px wide
     out.append("</svg>")
     return "".join(out)
 

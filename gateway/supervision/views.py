@@ -18,7 +18,8 @@ import datetime as dt
 import json
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -27,6 +28,7 @@ from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.engine import make_url
 
 from gateway.settings import Settings, async_url
+from gateway.store import make_engine
 from gateway.store.errors import unavailable_as
 from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.cards import CARD_NAMES, earned_cards
@@ -359,3 +361,17 @@ def calendar_for(settings: Settings) -> WorkCalendar:
 
 def current_month(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(dt.UTC)).astimezone(BEIJING).strftime("%Y-%m")
+
+
+@asynccontextmanager
+async def reading(url: str) -> AsyncIterator[SupervisionState | None]:
+    """The state at `url` to read (None when a SQLite file is not there: the subscriber never
+    ran here); tables are not created, the engine is disposed on exit."""
+    if not state_exists(url):
+        yield None
+        return
+    engine = make_engine(url, pool_size=1)
+    try:
+        yield SupervisionState(engine)
+    finally:
+        await engine.dispose()
