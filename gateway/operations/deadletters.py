@@ -286,16 +286,17 @@ class DeadLetterIndex:
     async def original(self, log: EventLog, letter: DeadLetter) -> dict[str, Any]:
         """The dead letter as it is on the log, unmasked: what a re-drive needs (its source
         key); never shown. `DeadLetterNotFound` if the log no longer holds it."""
-        start = {letter.partition: letter.offset}
+        # the other partitions from their end: only the one record is wanted
+        start = await log.end_position(STREAM) | {letter.partition: letter.offset}
         async with log.reader(STREAM, start) as reader:
-            for _ in range(5):
+            for _ in range(10):
                 for record in await reader.poll(100, timeout=1.0):
                     if (record.partition, record.offset) == (letter.partition, letter.offset):
                         try:
                             return self.codec.decode(record.value or b"").record
                         except DecodeError:
                             raise DeadLetterNotFound(letter.event_id) from None
-                if all(p >= letter.offset for p in reader.position().values()):
+                if reader.position().get(letter.partition, 0) > letter.offset:
                     break
         raise DeadLetterNotFound(letter.event_id)
 

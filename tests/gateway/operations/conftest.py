@@ -19,6 +19,7 @@ from schemas.codec import EventCodec
 from schemas.ids import event_id
 from schemas.validators import make_resident_id
 from tests.gateway.api.conftest import reset_postgres
+from tests.gateway.log.conftest import settings_for
 
 codec = EventCodec()
 AT = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
@@ -33,8 +34,28 @@ class World:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def world(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[World]:
+    async for made in _world(request, data_dir):
+        yield made
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("kafka", marks=pytest.mark.kafka),
+    ]
+)
+async def any_log(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[World]:
+    """As `world`, and also with the log on Kafka (3 partitions; the database SQLite)."""
+    async for made in _world(request, data_dir):
+        yield made
+
+
+async def _world(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[World]:
     if request.param == "sqlite":
         settings = Settings(data_dir=data_dir)
+    elif request.param == "kafka":
+        settings = settings_for("kafka", request, data_dir)
     else:
         url = request.getfixturevalue("pg_url")
         await reset_postgres(url)
