@@ -124,6 +124,18 @@ def redrive(event_id: str) -> None:
         raise SystemExit(1)
 
 
+@deadletters.command()
+def reindex() -> None:
+    """Rebuild the dead-letter index from the dead-letters stream (re-driven ones stay so)."""
+
+    async def work() -> int:
+        settings = Settings()
+        async with open_database(settings) as engine, open_log(settings, engine) as log:
+            return await DeadLetterIndex(engine).rebuild(log)
+
+    click.echo(f"indexed {_go(work())} dead letters")
+
+
 def _go(work: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(work)

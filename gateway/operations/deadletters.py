@@ -23,12 +23,12 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.log import EventLog, LogRecord, Position
 from gateway.operations.errors import DeadLetterNotFound, InvalidFilter, OperationsUnavailable
-from gateway.operations.tables import dl_index, dl_positions
+from gateway.operations.tables import dl_index, dl_positions, dl_redrives
 from gateway.store import upsert_insert
 from gateway.store.errors import unavailable_as
 from schemas.codec import EventCodec
@@ -152,6 +152,23 @@ class DeadLetterIndex:
                     position[r.partition] = max(position.get(r.partition, 0), r.offset + 1)
                 await self._save([self._row(r) for r in records], position)
                 read += len(records)
+        return read
+
+    async def rebuild(self, log: EventLog) -> int:
+        """Empty the index and read the whole stream again (the log is the source of truth);
+        dead letters re-driven before stay REDRIVEN (`dl_redrives` keeps the attempts).
+        Returns how many records were read."""
+        async with _translated(), self.engine.begin() as conn:
+            await conn.execute(delete(dl_index))
+            await conn.execute(delete(dl_positions).where(dl_positions.c.source == SOURCE))
+        read = 0
+        while found := await self.refresh(log):
+            read += found
+        done = select(dl_redrives.c.event_id).where(dl_redrives.c.outcome == "REPUBLISHED")
+        async with _translated(), self.engine.begin() as conn:
+            await conn.execute(
+                update(dl_index).where(dl_index.c.event_id.in_(done)).values(state=REDRIVEN)
+            )
         return read
 
     async def position(self) -> Position:

@@ -80,3 +80,10 @@ def test_redrive_after_the_source_is_corrected(data_dir: Path) -> None:
     done = _cli(data_dir, "redrive", event_id)
     assert done.exit_code == 0 and f"{event_id}: REPUBLISHED as " in done.output
     assert "REDRIVEN" in _cli(data_dir, "list").output
+
+
+def test_reindex_rebuilds_from_the_stream_and_keeps_redriven(data_dir: Path) -> None:
+    test_redrive_after_the_source_is_corrected(data_dir)
+    result = _cli(data_dir, "reindex")
+    assert result.exit_code == 0 and result.output.strip() == "indexed 1 dead letters"
+    assert "REDRIVEN" in _cli(data_dir, "list").output
