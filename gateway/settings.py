@@ -495,6 +495,74 @@ class GovernanceSettings(_Section):
     )
 
 
+ConsoleRole: TypeAlias = Literal["operator", "officer", "supervisor", "auditor", "readonly"]
+
+
+class ConsoleSettings(_Section):
+    """The web console (管理控制台) at /console: people's sessions, lockout, single sign-on.
+
+    `GOVGATE_CONSOLE_SESSION_IDLE_S` → `console.session_idle_s`, and so on for each field.
+    Single sign-on (OpenID Connect, e.g. the province's 统一身份认证) is on when `oidc_issuer`,
+    `oidc_client_id` and `oidc_client_secret` are set; local accounts keep working beside it.
+    """
+
+    enabled: bool = Field(default=True, description="serve the console at /console")
+    session_idle_s: int = Field(
+        default=30 * 60, ge=60, le=24 * 3600, description="a session unused this long ends"
+    )
+    session_absolute_s: int = Field(
+        default=12 * 3600, ge=300, le=7 * 24 * 3600, description="a session ends this long "
+        "after sign-in, however busy"
+    )
+    lockout_failures: int = Field(
+        default=5, ge=1, le=100, description="wrong passwords in a row that lock an account"
+    )
+    lockout_s: int = Field(
+        default=15 * 60, ge=1, le=24 * 3600, description="how long a locked account stays locked"
+    )
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="mark the session cookie Secure; default: when gateway.public_url is https",
+    )
+    roles_seeing_ids: tuple[ConsoleRole, ...] = Field(
+        default=(),
+        description="roles shown personal ids (身份证号) in clear; every other role sees them "
+        "masked (330802********1234). Empty: no one",
+    )
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    max_concurrent_hashes: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="password checks running at once per process (argon2id takes 64 MiB "
+        "each): sign-in attempts beyond wait, so a flood of them costs bounded memory",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="OpenID Connect issuer URL (its /.well-known/openid-configuration is read)",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile"
+    oidc_role_claim: str = Field(
+        default="govgate_role", description="id-token claim that carries the person's role"
+    )
+    oidc_role_map: dict[str, ConsoleRole] = Field(
+        default_factory=dict,
+        description="claim value → console role (e.g. {\"dsj-yw\" = \"operator\"}); a value "
+        "not listed is refused. Empty: the claim must name a role itself",
+    )
+    oidc_department_claim: str = Field(
+        default="department_code", description="claim with an officer's department code"
+    )
+    oidc_label: str = Field(default="统一身份认证登录", description="the sign-in button's text")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOVGATE_",
@@ -515,6 +583,7 @@ class Settings(BaseSettings):
     notices: NoticesSettings = NoticesSettings()
     governance: GovernanceSettings = GovernanceSettings()
     files: FilesSettings = FilesSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @classmethod
     def settings_customise_sources(

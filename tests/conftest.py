@@ -34,6 +34,12 @@ from gateway.settings import FilesSettings
 PG_URL = os.environ.get("GOVGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests (marked `browser`) run last: Playwright's sync API leaves an event loop
+    running in the main thread, and asyncio tests after it would fail to start their own."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

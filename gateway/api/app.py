@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import contract, problems
+from gateway.api import console, contract, problems
 from gateway.api.audit_and_sign import AuditedSignedResponses
 from gateway.api.hot import HotRoutes
 from gateway.api.routes import (
@@ -29,7 +29,7 @@ from gateway.api.routes import (
     subscriptions,
     wellknown,
 )
-from gateway.api.services import open_services
+from gateway.api.services import open_services, services
 from gateway.settings import Settings
 
 
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         app.include_router(module.router)
     problems.install(app)
     contract.install(app)
+    console.install(app, services)  # /console: the web pages for people (gateway.api.console)
     app.add_middleware(HotRoutes)  # inside: its answers are audited and signed too
     app.add_middleware(AuditedSignedResponses)
     return app

@@ -22,6 +22,7 @@ from gateway.cli import (
     subscriptions,
     supervise,
     up,
+    users,
 )
 from gateway.logging_config import configure_logging
 
@@ -57,3 +58,4 @@ main.add_command(notices.notices)
 main.add_command(catalogue.catalogue)
 main.add_command(governance.governance)
 main.add_command(deadletters.deadletters)
+main.add_command(users.users)
