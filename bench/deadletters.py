@@ -1,7 +1,8 @@
 """Dead-letter index: index 100k dead letters, then time the pages and tallies the console shows.
 
-Usage: python bench/deadletters.py [N] [--database-url URL]   (default 100,000; SQLite in a
-temporary folder, or the PostgreSQL database named, which must be empty of govgate tables)
+Usage: python bench/deadletters.py [N] [--database-url URL] [--console]   (default 100,000;
+SQLite in a temporary folder, or the PostgreSQL database named, which must be empty of govgate
+tables; --console also times the console's 死信 pages, whole, through the app in process)
 
 Appends N dead letters (6 connectors, 8 error codes, each raw record with a resident id) to
 the SQL log, indexes them (`DeadLetterIndex.refresh`: decode, mask, insert), then times, as
@@ -90,7 +91,7 @@ async def _median_ms(work: Callable[[], Awaitable[object]]) -> float:
     return round(statistics.median(times), 2)
 
 
-async def run(n: int, settings: Settings) -> dict[str, Any]:
+async def run(n: int, settings: Settings, console: bool = False) -> dict[str, Any]:
     codec = EventCodec()
     async with open_database(settings) as engine, open_log(settings, engine) as log:
         started = time.perf_counter()
@@ -134,16 +135,69 @@ async def run(n: int, settings: Settings) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "load_1m": round(os.getloadavg()[0], 2),
     }
+    if console:
+        out |= await _console_pages(settings, first_page.items[0].event_id)
     for name, value in figures.items():
         print(f"{name.removesuffix('_ms').replace('_', ' ')}: {value} ms (median of {RUNS})")
     print(f"index: {out['index_per_s']:,} dead letters/s; load {out['load_1m']}")
     return out
 
 
+async def _console_pages(settings: Settings, event_id: str) -> dict[str, float]:
+    """GET /console/deadletters (index caught up) and one dead letter's page, signed in as an
+    operator, through the whole app (middleware, session, template) in process."""
+    import re
+
+    import httpx
+
+    from gateway.api.app import create_app
+    from gateway.people.accounts import PeopleStore
+    from gateway.people.passwords import Passwords
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        people = PeopleStore(app.state.services.engine, Passwords())
+        await people.add("bench-ops", "运维", "operator", password="bench-ops-password-2026")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            form = await client.get("/console/signin")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            signed = await client.post(
+                "/console/signin",
+                data={
+                    "username": "bench-ops",
+                    "password": "bench-ops-password-2026",
+                    "next": "/console/deadletters",
+                    "csrf_token": token.group(1),
+                },
+            )
+            assert signed.status_code == 303, signed.text[:200]
+
+            async def page(path: str) -> object:
+                answer = await client.get(path)
+                assert answer.status_code == 200, answer.status_code
+                return answer
+
+            figures = {
+                "console_list_ms": await _median_ms(lambda: page("/console/deadletters")),
+                "console_filtered_ms": await _median_ms(
+                    lambda: page("/console/deadletters?connector=fgw-tzxm&code=USCC_CHECK")
+                ),
+                "console_detail_ms": await _median_ms(
+                    lambda: page(f"/console/deadletters/{event_id}")
+                ),
+            }
+    for name, value in figures.items():
+        print(f"{name.removesuffix('_ms').replace('_', ' ')} page: {value} ms (median of {RUNS})")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=100_000)
     parser.add_argument("--database-url", help="PostgreSQL (empty); default SQLite in a temp dir")
+    parser.add_argument("--console", action="store_true", help="also time the console's pages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         database = DatabaseSettings(url=args.database_url) if args.database_url else None
@@ -152,7 +206,7 @@ def main() -> None:
             if database
             else Settings(data_dir=Path(folder))
         )
-        print(json.dumps(asyncio.run(run(args.n, settings))))
+        print(json.dumps(asyncio.run(run(args.n, settings, args.console))))
 
 
 if __name__ == "__main__":
