@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.lookup.tables import lk_notices
 from gateway.notices.errors import NoticesError
@@ -53,20 +54,38 @@ class NoticeViewError(NoticesError):
 
 @dataclass(frozen=True, slots=True)
 class NoticeFilter:
+    """Which notices: of a department (its code, e.g. 330802-SCJG; or a kind, SCJG, meaning
+    that kind in every region, with `also` its directory codes), a status, the pool only."""
+
     department: str | None = None
     status: str | None = None
     pool: bool = False
+    also: frozenset[str] = frozenset()
 
     @classmethod
     def parse(
-        cls, department: str | None = None, status: str | None = None, pool: bool = False
+        cls,
+        department: str | None = None,
+        status: str | None = None,
+        pool: bool = False,
+        also: frozenset[str] = frozenset(),
     ) -> NoticeFilter:
         department, status = (v.strip() if v else None for v in (department, status))
         if department and not _DEPARTMENT.match(department):
             raise NoticeViewError("department", department, "expected a department code")
         if status and status not in STATUSES:
             raise NoticeViewError("status", status, f"expected one of {', '.join(STATUSES)}")
-        return cls(department or None, status or None, pool)
+        return cls(department or None, status or None, pool, also if department else frozenset())
+
+    def condition(self) -> ColumnElement[bool] | None:
+        """The SQL condition on `lk_notices.department_code`; None: every department."""
+        if self.department is None:
+            return None
+        code = lk_notices.c.department_code
+        found: list[ColumnElement[bool]] = [code.in_(sorted({self.department, *self.also}))]
+        if "-" not in self.department:  # a kind: <region>-<KIND> in every region
+            found.append(code.endswith(f"-{self.department}", autoescape=True))
+        return or_(*found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +139,16 @@ class NoticeViews:
         self.calendar = calendar
         self.now = now
 
-    async def departments(self, department: str | None = None) -> list[DepartmentNotices]:
+    async def departments(self, where: NoticeFilter = NoticeFilter()) -> list[DepartmentNotices]:
         """Per department: received, claimed, pending, and overdue now; pools included."""
         n = lk_notices.c
         claimed = func.sum(case((n.status == "CLAIMED", 1), else_=0))
         counts = select(n.department_code, func.count().label("received"), claimed.label("claimed"))
         counts = counts.group_by(n.department_code)
         pending = select(n.department_code, n.record).where(n.status == "PENDING")
-        if department is not None:
-            counts = counts.where(n.department_code == department)
-            pending = pending.where(n.department_code == department)
+        if (chosen := where.condition()) is not None:
+            counts = counts.where(chosen)
+            pending = pending.where(chosen)
         async with store_unavailable(), self.engine.connect() as conn:
             rows = (await conn.execute(counts)).all()
             open_ = (await conn.execute(pending.limit(MAX_CLOCKED))).all()
@@ -161,8 +180,8 @@ class NoticeViews:
             raise NoticeViewError("limit", limit, f"expected 1 to {MAX_PAGE}")
         n = lk_notices.c
         query = select(n.record)
-        if where.department is not None:
-            query = query.where(n.department_code == where.department)
+        if (chosen := where.condition()) is not None:
+            query = query.where(chosen)
         if where.status is not None:
             query = query.where(n.status == where.status)
         if where.pool:

@@ -45,6 +45,8 @@ from gateway.supervision.report import (
 from gateway.supervision.state import SupervisionState, case_from_json, sv_cards, sv_cases
 
 T = TypeVar("T")
+# A department's code, or every code one department goes by (an officer's); None: all.
+Departments = str | frozenset[str] | None
 MAX_PAGE = 200
 _DEPARTMENT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _CASE_NO = re.compile(r"^[^\x00-\x1f]{1,64}$")
@@ -156,7 +158,7 @@ class SupervisionViews:
         self.yellow_share = yellow_share
         self.now = now
 
-    async def departments(self, department: str | None = None) -> list[DepartmentLoad]:
+    async def departments(self, department: Departments = None) -> list[DepartmentLoad]:
         """Open cases and cards held by open cases, per department (by code)."""
         c = sv_cases.c
         opened = c.closed.is_(False)
@@ -168,9 +170,9 @@ class SupervisionViews:
             .where(opened)
             .group_by(c.department_code, sv_cards.c.card)
         )
-        if department is not None:
-            counts = counts.where(c.department_code == department)
-            cards = cards.where(c.department_code == department)
+        if (codes := _codes(department)) is not None:
+            counts = counts.where(c.department_code.in_(codes))
+            cards = cards.where(c.department_code.in_(codes))
         async with unavailable_as(StateUnavailable), self.state.engine.connect() as conn:
             rows = (await conn.execute(counts)).all()
             held = (await conn.execute(cards)).all()
@@ -190,14 +192,14 @@ class SupervisionViews:
         ]
 
     async def open_cases(
-        self, department: str | None = None, after: str | None = None, limit: int = 50
+        self, department: Departments = None, after: str | None = None, limit: int = 50
     ) -> Page[OpenCase]:
         """Open cases by case number, each with its clock now."""
         check_limit(limit)
         c = sv_cases.c
         query = select(c.data).where(c.closed.is_(False))
-        if department is not None:
-            query = query.where(c.department_code == department)
+        if (codes := _codes(department)) is not None:
+            query = query.where(c.department_code.in_(codes))
         if after:
             if not _CASE_NO.match(after):
                 raise ViewInputError("after", after, "expected the cursor of the previous page")
@@ -239,7 +241,7 @@ class SupervisionViews:
 
     async def cards(
         self,
-        department: str | None = None,
+        department: Departments = None,
         card: Card | None = None,
         after: str | None = None,
         limit: int = 50,
@@ -251,8 +253,8 @@ class SupervisionViews:
             k.case_no, k.card, k.crossed_on, k.raised_ms, k.line, sv_cases.c.department_code
         )
         query = query.select_from(sv_cards.join(sv_cases, sv_cases.c.case_no == k.case_no))
-        if department is not None:
-            query = query.where(sv_cases.c.department_code == department)
+        if (codes := _codes(department)) is not None:
+            query = query.where(sv_cases.c.department_code.in_(codes))
         if card is not None:
             query = query.where(k.card == str(card))
         if after:
@@ -284,7 +286,7 @@ class SupervisionViews:
     async def bulletin(
         self,
         month: str,
-        department: str | None = None,
+        department: Departments = None,
         notices: SupervisionState | None = None,
     ) -> list[DepartmentRow]:
         """The monthly bulletin's rows (`monthly_report`), with the 双告知 columns when the
@@ -299,7 +301,14 @@ class SupervisionViews:
                 claims, self.calendar, month, yellow_share=self.yellow_share, now=now
             )
             rows = add_notices(rows, figures)
-        return [r for r in rows if department is None or r.department_code == department]
+        codes = _codes(department)
+        return [r for r in rows if codes is None or r.department_code in codes]
+
+
+def _codes(department: Departments) -> list[str] | None:
+    if department is None:
+        return None
+    return [department] if isinstance(department, str) else sorted(department)
 
 
 def _case(data: str) -> Any:

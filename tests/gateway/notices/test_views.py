@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.lookup.tables import _notice_row, lk_notices
+from gateway.notices.rules import DirectoryEntry, RoutingTable, load_rules
 from gateway.notices.views import NoticeFilter, NoticeViewError, NoticeViews
 from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.clock import BEIJING
@@ -120,3 +121,33 @@ async def test_bad_cursor_and_limit(world: World) -> None:
         await notices.page(after="x' or 1=1")
     with pytest.raises(NoticeViewError, match="limit"):
         await notices.page(limit=500)
+
+
+async def test_a_kind_matches_its_department_in_every_region_and_its_directory_codes(
+    world: World,
+) -> None:
+    await _fill(world)
+    notices = NoticeViews(world.engine, WorkCalendar(), now=lambda: NOW)
+    kind = await notices.page(NoticeFilter.parse("SCJG"))
+    assert {i.department_code for i in kind.items} == {"330802-SCJG"} and len(kind.items) == 4
+    assert [d.department_code for d in await notices.departments(NoticeFilter.parse("JTYS"))] == [
+        "330802-JTYS"
+    ]
+    like = await notices.page(NoticeFilter.parse("CJG"))  # a suffix of a kind is not the kind
+    assert like.items == []
+    listed = await notices.page(NoticeFilter.parse("WJW", also=frozenset({"330802-POOL"})))
+    assert [i.notice_id[-1] for i in listed.items] == ["6"]
+
+
+def test_codes_of_a_kind_include_the_directory() -> None:
+    spec = load_rules().spec.model_copy(
+        update={
+            "directory": {
+                "330802": {
+                    "SCJG": DirectoryEntry(code="113308020024930577", name="柯城区市场监管局")
+                }
+            }
+        }
+    )
+    assert RoutingTable(spec).codes_of("SCJG") == {"SCJG", "113308020024930577"}
+    assert RoutingTable(spec).codes_of("JTYS") == {"JTYS"}

@@ -51,13 +51,15 @@ async def notices(
 ) -> HTMLResponse:
     services = console_state(request).services
     values = {"department": department or "", "status": status or "", "pool": bool(pool)}
+    also: frozenset[str] = frozenset()
     if person.role == "officer":  # their own department, whatever was asked
         department = person.department_code or "-"
         values["department"] = department
+        also = services.routing.codes_of(department)
     views = NoticeViews(services.engine, calendar_for(services.settings))
     try:
-        where = NoticeFilter.parse(department, status, bool(pool))
-        loads = await views.departments(where.department)
+        where = NoticeFilter.parse(department, status, bool(pool), also)
+        loads = await views.departments(where)
         page = await views.page(where, after, PAGE)
     except NoticeViewError as exc:
         return render(

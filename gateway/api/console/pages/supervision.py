@@ -25,6 +25,7 @@ from gateway.supervision.errors import SupervisionError
 from gateway.supervision.report import month_bounds, total
 from gateway.supervision.state import SupervisionState
 from gateway.supervision.views import (
+    Departments,
     SupervisionViews,
     bulletin_file,
     calendar_for,
@@ -55,11 +56,18 @@ def _settings(request: Request) -> Settings:
     return console_state(request).services.settings
 
 
-def _department(person: Person, asked: str | None) -> str | None:
-    """An officer's own department, always; anyone else's choice (checked)."""
+def _department(request: Request, person: Person, asked: str | None) -> Departments:
+    """An officer's own department (every code it goes by: its code, and the real codes the
+    routing directory lists for it), always; anyone else's choice (checked)."""
     if person.role == "officer":
-        return person.department_code or "-"  # an officer without one sees nothing
+        if not person.department_code:
+            return "-"  # an officer bound to no department sees nothing
+        return console_state(request).services.routing.codes_of(person.department_code)
     return check_department(asked)
+
+
+def _shown(department: Departments) -> str:
+    return department if isinstance(department, str) else " / ".join(sorted(department or ()))
 
 
 def _views(state: SupervisionState, settings: Settings) -> SupervisionViews:
@@ -80,7 +88,7 @@ async def overview(
 ) -> HTMLResponse:
     settings = _settings(request)
     try:
-        chosen = _department(person, department)
+        chosen = _department(request, person, department)
         when = _month(month)
     except SupervisionError as exc:
         return _bad(request, person, exc)
@@ -108,7 +116,7 @@ async def overview(
         "supervision/index.html",
         person=person,
         missing=False,
-        department=chosen or "",
+        department=_shown(chosen) if person.role != "officer" else person.department_code,
         month=when,
         loads=loads,
         cards=cards,
@@ -125,7 +133,7 @@ async def open_cases(
 ) -> HTMLResponse:
     settings = _settings(request)
     try:
-        chosen = _department(person, department)
+        chosen = _department(request, person, department)
         async with reading(state_url(settings)) as state:
             if state is None:
                 return render(request, "supervision/cases.html", person=person, missing=True)
@@ -137,7 +145,7 @@ async def open_cases(
         "supervision/cases.html",
         person=person,
         missing=False,
-        department=chosen or "",
+        department=_shown(chosen) if person.role != "officer" else person.department_code,
         page=page,
     )
 
@@ -152,7 +160,7 @@ async def cards(
 ) -> HTMLResponse:
     settings = _settings(request)
     try:
-        chosen = _department(person, department)
+        chosen = _department(request, person, department)
         which = check_card(card)
         async with reading(state_url(settings)) as state:
             if state is None:
@@ -165,7 +173,7 @@ async def cards(
         "supervision/cards.html",
         person=person,
         missing=False,
-        department=chosen or "",
+        department=_shown(chosen) if person.role != "officer" else person.department_code,
         card=which or "",
         page=page,
     )
@@ -177,7 +185,7 @@ async def download(
 ) -> Response:
     settings = _settings(request)
     try:
-        chosen = _department(person, None)
+        chosen = _department(request, person, None)
         when = _month(month)
         if kind not in MEDIA:
             return _bad(request, person, SupervisionError(f"format {kind!r}: csv or xlsx"))
