@@ -20,7 +20,12 @@ from gateway.api.console.nav import NavItem
 from gateway.api.console.state import console_state
 from gateway.api.console.templating import render
 from gateway.credit.views import CreditViewError, CreditViews, check_member
-from gateway.notices.views import NoticeFilter, NoticeViewError, NoticeViews
+from gateway.notices.views import (
+    DepartmentNotices,
+    NoticeFilter,
+    NoticeViewError,
+    NoticeViews,
+)
 from gateway.people.person import Person
 from gateway.supervision.charts import BLUE, GREY, RED, Series, stacked_bar_chart
 from gateway.supervision.clock import BEIJING
@@ -61,6 +66,7 @@ async def notices(
         where = NoticeFilter.parse(department, status, bool(pool), also)
         loads = await views.departments(where)
         page = await views.page(where, after, PAGE)
+        every = loads if where.department is None else await views.departments()
     except NoticeViewError as exc:
         return render(
             request,
@@ -82,9 +88,17 @@ async def notices(
         person=person,
         values=values,
         loads=loads,
+        choices=[] if person.role == "officer" else _choices(every, where.department),
         page=page,
         chart=chart,
     )
+
+
+def _choices(loads: list[DepartmentNotices], chosen: str | None) -> list[tuple[str, str]]:
+    found = {d.department_code: d.department_name for d in loads}
+    if chosen is not None:
+        found.setdefault(chosen, chosen)
+    return sorted(found.items(), key=lambda item: (item[0].endswith("-POOL"), item[1]))
 
 
 @router.get("/console/notices/credit", response_class=HTMLResponse)

@@ -22,9 +22,10 @@ from gateway.people.person import Person
 from gateway.settings import Settings
 from gateway.supervision.charts import BLUE, RED, YELLOW, Series, bar_chart, stacked_bar_chart
 from gateway.supervision.errors import SupervisionError
-from gateway.supervision.report import month_bounds, total
+from gateway.supervision.report import DepartmentRow, month_bounds, total
 from gateway.supervision.state import SupervisionState
 from gateway.supervision.views import (
+    DepartmentLoad,
     Departments,
     SupervisionViews,
     bulletin_file,
@@ -66,6 +67,18 @@ def _department(request: Request, person: Person, asked: str | None) -> Departme
     return check_department(asked)
 
 
+def _choices(
+    loads: list[DepartmentLoad], rows: list[DepartmentRow], chosen: Departments
+) -> list[tuple[str, str]]:
+    """The departments to filter by: those with open cases or in the month's bulletin, and
+    the one chosen (so the form shows what the page shows)."""
+    found = {d.department_code: d.department_name for d in loads}
+    found |= {r.department_code: r.department_name for r in rows}
+    if isinstance(chosen, str):
+        found.setdefault(chosen, chosen)
+    return sorted(found.items(), key=lambda item: item[1])
+
+
 def _shown(department: Departments) -> str:
     return department if isinstance(department, str) else " / ".join(sorted(department or ()))
 
@@ -97,6 +110,7 @@ async def overview(
             return render(request, "supervision/index.html", person=person, missing=True)
         views = _views(state, settings)
         loads = await views.departments(chosen)
+        choices = [] if person.role == "officer" else await views.departments()
         cards = await views.cards(chosen, limit=10)
         async with reading(notices_state_url(settings)) as notices:
             rows = await views.bulletin(when, chosen, notices)
@@ -119,6 +133,7 @@ async def overview(
         department=_shown(chosen) if person.role != "officer" else person.department_code,
         month=when,
         loads=loads,
+        choices=_choices(choices, rows, chosen),
         cards=cards,
         rows=rows,
         summary=total(rows) if rows else None,
