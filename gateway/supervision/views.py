@@ -364,8 +364,19 @@ def state_exists(url: str) -> bool:
     return Path(parsed.database).is_file()
 
 
+_CALENDARS: dict[Path, WorkCalendar] = {}
+
+
 def calendar_for(settings: Settings) -> WorkCalendar:
-    return WorkCalendar(settings.supervision.notices_dir or settings.data_dir / "holiday-notices")
+    """One calendar per notices folder for the process (its answers cached, a forecast year
+    warned about once), looked at again for notices dropped since (`refresh`)."""
+    folder = settings.supervision.notices_dir or settings.data_dir / "holiday-notices"
+    found = _CALENDARS.get(folder)
+    if found is None:
+        found = _CALENDARS[folder] = WorkCalendar(folder)
+    else:
+        found.refresh()
+    return found
 
 
 def current_month(now: dt.datetime | None = None) -> str:
