@@ -127,3 +127,19 @@ async def test_notices_and_credit_checks(console: Console) -> None:
     theirs = await officer.get("/console/notices", params={"department": "330802-SCJG"})
     assert "SGZ-00000000000000000005" in theirs.text
     assert "SGZ-00000000000000000001" not in theirs.text
+
+
+async def test_pages_say_when_the_subscriber_never_ran_here(console: Console) -> None:
+    client = await console.sign_in("readonly")
+    for path in (
+        "/console/supervision",
+        "/console/supervision/cases",
+        "/console/supervision/cards",
+    ):
+        page = await client.get(path)
+        assert page.status_code == 200 and "govgate supervise" in page.text, path
+    assert not (console.services.settings.data_dir / "supervise.db").exists()  # not created
+    empty = await client.get("/console/deadletters")
+    assert empty.status_code == 200 and "没有死信" in empty.text
+    notices = await client.get("/console/notices")
+    assert notices.status_code == 200 and "尚无双告知推送" in notices.text
