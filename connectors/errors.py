@@ -49,3 +49,10 @@ class MappingSpecError(ConnectorError):
     """A mapping file is wrong; the message names the file, the line and the field."""
 
     code = "MAPPING_SPEC"
+
+
+class RefetchNotSupported(ConnectorError):
+    """The source cannot hand back one record by its key (re-drive): a file drop is re-read
+    when the corrected file is dropped; an HTTP API has no lookup by key configured."""
+
+    code = "REDRIVE_NOT_SUPPORTED"

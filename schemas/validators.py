@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from schemas.errors import SchemaError
@@ -123,6 +123,29 @@ def mask_ids_in_text(text: str) -> str:
     if len(text) < 15:
         return text
     return _ID_IN_TEXT.sub(lambda m: mask(m.group()), text)
+
+
+# Id types that name a person: a party of one of these has its `id_number` masked whole.
+PERSONAL_ID_TYPES = frozenset(
+    {"RESIDENT_ID", "PASSPORT", "HK_MACAO_PASS", "TAIWAN_PASS", "FOREIGN_PERMANENT_ID", "OTHER"}
+)
+
+
+def mask_personal_ids(value: Any) -> Any:
+    """`value` (decoded JSON: dicts, lists, texts) with personal ids masked: a party's
+    `id_number` whole when its `id_type` names a person, and resident id numbers wherever else
+    they appear in text (a dead letter's raw source record and reason, an opinion, a header).
+    What `govgate log tail` and the console show unless a role or flag allows more."""
+    if isinstance(value, str):
+        return mask_ids_in_text(value)
+    if isinstance(value, dict):
+        out = {k: mask_personal_ids(v) for k, v in value.items()}
+        if out.get("id_type") in PERSONAL_ID_TYPES and isinstance(out.get("id_number"), str):
+            out["id_number"] = mask(out["id_number"])
+        return out
+    if isinstance(value, list):
+        return [mask_personal_ids(v) for v in value]
+    return value
 
 
 def normalize(value: str) -> str:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from connectors.errors import RefetchNotSupported
+
 Offset = dict[str, Any]  # JSON-serializable
 
 
@@ -68,6 +70,12 @@ class Source(abc.ABC):
     async def stop(self) -> None:
         """Ask `batches()` to end after the current batch; safe to call twice."""
         self.stopping.set()
+
+    async def fetch_one(self, table: str, key: str) -> SourceRecord | None:
+        """The record of `table` whose key is `key`, read now (None: the source has no such
+        record), for re-driving a dead letter after its source was corrected. Needs no
+        `start()`; opens and releases what it uses. Sources that cannot say refuse."""
+        raise RefetchNotSupported(f"the {self.name} source cannot re-read one record by its key")
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -37,7 +37,12 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql import table as sql_table
 from sqlalchemy.types import NullType, TypeEngine
 
-from connectors.errors import ConnectorError, SourceConfigError, SourceUnavailable
+from connectors.errors import (
+    ConnectorError,
+    RefetchNotSupported,
+    SourceConfigError,
+    SourceUnavailable,
+)
 from connectors.sources.base import Offset, OffsetReader, Source, SourceRecord
 from connectors.sources.keyset import after
 from connectors.sources.lookback import Recent
@@ -201,6 +206,36 @@ class SqlSource(Source):
             return None
         finally:
             await engine.dispose()
+
+    async def fetch_one(self, table: str, key: str) -> SourceRecord | None:
+        """The row whose key columns hold `key` (their values joined by `|`, as records
+        spell it), read now with a connection of its own; for re-driving a dead letter."""
+        if table != self.config.table:
+            raise RefetchNotSupported(
+                f"the {self.name} source reads {self.config.table!r}, not {table!r}"
+            )
+        parts = key.split("|")
+        if len(parts) != len(self.config.key_columns):
+            raise RefetchNotSupported(
+                f"a key of {table!r} has {len(self.config.key_columns)} part(s) "
+                f"({', '.join(self.config.key_columns)}), this one {len(parts)}"
+            )
+        engine = make_source_engine(self.config.url, self.config.table)
+        saved, self._engine = self._engine, engine
+        try:
+            async with engine.connect() as conn:
+                self._bind_columns(await conn.run_sync(self._reflect))
+                keys = zip(self._order[1:], parts, self._types[1:], strict=True)
+                query: _Query = select(*self._selected).where(
+                    *(column == _restore(part, kind) for column, part, kind in keys)
+                )
+                row = (await conn.execute(query.limit(1))).first()
+        except _READ_ERRORS as exc:
+            raise self._translate(exc) from exc
+        finally:
+            self._engine = saved
+            await engine.dispose()
+        return None if row is None else self._record(row)
 
     def _reflect(self, conn: Connection) -> Table:
         schema, _, name = self.config.table.rpartition(".")

@@ -11,6 +11,7 @@ from gateway.cli import (
     catalogue,
     connect,
     db,
+    deadletters,
     governance,
     log,
     members,
@@ -56,4 +57,5 @@ main.add_command(supervise.supervise)
 main.add_command(notices.notices)
 main.add_command(catalogue.catalogue)
 main.add_command(governance.governance)
+main.add_command(deadletters.deadletters)
 main.add_command(users.users)

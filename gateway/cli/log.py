@@ -14,16 +14,7 @@ from gateway.settings import Settings
 from gateway.store import open_database
 from schemas.codec import EventCodec, headers_dict, to_jsonable
 from schemas.errors import DecodeError
-from schemas.validators import mask, mask_ids_in_text
-
-PERSONAL_ID_TYPES = {
-    "RESIDENT_ID",
-    "PASSPORT",
-    "HK_MACAO_PASS",
-    "TAIWAN_PASS",
-    "FOREIGN_PERMANENT_ID",
-    "OTHER",
-}
+from schemas.validators import mask_personal_ids
 
 
 @click.group()
@@ -85,23 +76,8 @@ def render(record: LogRecord, codec: EventCodec, masked: bool = True) -> str:
     else:
         line["type"] = decoded.name
         value = to_jsonable(decoded.record)
-        line["value"] = _mask_personal_ids(value) if masked else value
+        line["value"] = mask_personal_ids(value) if masked else value
     if masked:
-        line["headers"] = _mask_personal_ids(line["headers"])
-        line["key"] = _mask_personal_ids(line["key"])
+        line["headers"] = mask_personal_ids(line["headers"])
+        line["key"] = mask_personal_ids(line["key"])
     return json.dumps(line, ensure_ascii=False)
-
-
-def _mask_personal_ids(value: Any) -> Any:
-    """Party ids of personal id types masked whole, and resident id numbers masked wherever
-    else they appear in text: a dead letter's raw source record, an opinion, a header."""
-    if isinstance(value, str):
-        return mask_ids_in_text(value)
-    if isinstance(value, dict):
-        out = {k: _mask_personal_ids(v) for k, v in value.items()}
-        if out.get("id_type") in PERSONAL_ID_TYPES and isinstance(out.get("id_number"), str):
-            out["id_number"] = mask(out["id_number"])
-        return out
-    if isinstance(value, list):
-        return [_mask_personal_ids(v) for v in value]
-    return value

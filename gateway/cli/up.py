@@ -106,8 +106,10 @@ async def _serve_with_demo(
     )
     from connectors.simulators.demo import Demo
     from gateway.cli.catalogue import publish_shipped
+    from gateway.cli.governance_demo import demo_applications
 
     await publish_shipped(settings)  # the departments' catalogue entries (资源目录)
+    await demo_applications(settings)  # applications awaiting the console's people (共享申请)
 
     async with Demo(settings.data_dir / "departments", zrzy_port=0) as departments:
         departments.drop_folder.mkdir(parents=True, exist_ok=True)

@@ -126,6 +126,18 @@ class RoutingTable:
     def pool_kind(self) -> str:
         return self.spec.pool.kind
 
+    def codes_of(self, department: str) -> frozenset[str]:
+        """The codes a department goes by: `department` itself and, when it names a kind
+        (SCJG), the directory's real codes (统一社会信用代码) of that kind in every region.
+        (`<region>-<KIND>` codes are matched by their suffix where they are read.)"""
+        listed = {
+            entry.code
+            for kinds in self.spec.directory.values()
+            for kind, entry in kinds.items()
+            if kind == department
+        }
+        return frozenset({department, *listed})
+
 
 def load_rules(path: Path | None = None) -> RoutingTable:
     """The routing table at `path` (default: the shipped one); `RoutingRulesError` if wrong."""

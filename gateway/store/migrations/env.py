@@ -14,6 +14,7 @@ from gateway.catalogue import tables as _catalogue_tables  # noqa: F401
 from gateway.governance import tables as _governance_tables  # noqa: F401
 from gateway.lookup import tables as _lookup_tables  # noqa: F401
 from gateway.members import tables as _members_tables  # noqa: F401
+from gateway.operations import tables as _operations_tables  # noqa: F401
 from gateway.publishing import tables as _publishing_tables  # noqa: F401
 from gateway.settings import Settings
 from gateway.store.tables import metadata

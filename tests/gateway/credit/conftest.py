@@ -1,0 +1,3 @@
+from tests.gateway.operations.conftest import world
+
+__all__ = ["world"]
