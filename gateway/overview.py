@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.audit.tables import db_errors, read_head
 from gateway.log import EventLog, LogError, Position
 from gateway.lookup import Materializer
 from gateway.store.errors import store_unavailable
@@ -207,3 +208,9 @@ def _lag(sub: Subscription, end: Position) -> WebhookLag:
         last_delivered_ms=sub.last_delivered_ms,
         failures=sub.failures,
     )
+
+
+async def audit_head(engine: AsyncEngine) -> tuple[int, str]:
+    """The audit chain's head: its last seq and that row's hash."""
+    async with db_errors(), engine.connect() as conn:
+        return await read_head(conn)
