@@ -22,7 +22,6 @@ from gateway.log.streams import STREAMS
 from gateway.people.person import ROLES, Person
 
 NAV = NavItem(title="总览", path="/console/overview", roles=ROLES, order=10)
-MAY_VERIFY = ("operator", "auditor")  # the roles of the 审计查询 page, where 立即校验 is
 SHOWN_STREAMS = [s for s in STREAMS if s != "connect-offsets"]
 MINUTES = 10
 router = APIRouter()
@@ -46,7 +45,13 @@ def bars(rate: overview.Rate, height: int = 24, width: int = 10) -> list[Bar]:
     return found
 
 
-async def figures(request: Request) -> dict[str, Any]:
+def may_open(request: Request, person: Person, path: str) -> bool:
+    """Whether `person`'s role may open the page at `path` (its NAV's roles)."""
+    pages = console_state(request).pages
+    return any(p.nav.path == path and p.nav.allows(person.role) for p in pages)
+
+
+async def figures(request: Request, person: Person) -> dict[str, Any]:
     services = console_state(request).services
     rates = await overview.stream_rates(services.log, SHOWN_STREAMS, minutes=MINUTES)
     lags = await overview.webhook_lags(services.log, services.subscriptions)
@@ -54,7 +59,7 @@ async def figures(request: Request) -> dict[str, Any]:
         "minutes": MINUTES,
         "rates": [(rate, bars(rate)) for rate in rates],
         "connectors": await overview.connectors(services.engine),
-        "dead": await overview.dead_letters(services.log, services.codec),
+        "dead": await overview.dead_letters(services.engine, services.log, services.codec),
         "materializer": await overview.materializer_lag(services.materializer),
         "materializing": services.settings.gateway.materialize,
         "webhooks": lags[:50],
@@ -64,6 +69,8 @@ async def figures(request: Request) -> dict[str, Any]:
         "verified": await Verifications(services.engine, services.audit_secret).latest(),
         "audit_pending": services.audit.pending,
         "log_backend": services.settings.log_backend,
+        "may_see_dead": may_open(request, person, "/console/deadletters"),
+        "may_verify": may_open(request, person, "/console/audit"),
     }
 
 
@@ -75,8 +82,7 @@ async def overview_page(
         request,
         "overview/index.html",
         person=person,
-        may_verify=person.role in MAY_VERIFY,
-        **await figures(request),
+        **await figures(request, person),
     )
 
 
@@ -89,6 +95,5 @@ async def overview_figures(
         request,
         "overview/figures.html",
         person=person,
-        may_verify=person.role in MAY_VERIFY,
-        **await figures(request),
+        **await figures(request, person),
     )
