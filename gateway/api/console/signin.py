@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.api.console.audit import audit_action
 from gateway.api.console.auth import (
+    COOKIE,
     HOME,
     SIGNIN,
     clear_session_cookie,
@@ -102,7 +103,7 @@ async def signin(
 async def start_session(request: Request, person: Person, target: str, *, how: str) -> Response:
     """Sign `person` in: a new session (any old one of this browser ended), audited."""
     state = console_state(request)
-    old = request.cookies.get("govgate_console")
+    old = request.cookies.get(COOKIE)
     if old:
         await state.sessions.revoke(old)
     session = await state.sessions.create(person)

@@ -97,6 +97,7 @@ def test_up_demo_has_events_flowing_and_stops_cleanly(
             time.sleep(0.5)
             streams = stream_counts(db)
         assert get_json(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        console_signs_in(f"http://127.0.0.1:{port}", "officer.scjg", "officer.scjg-demo-2026")
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(60)
@@ -111,6 +112,24 @@ def test_up_demo_has_events_flowing_and_stops_cleanly(
     for username in ("operator", "officer.scjg", "supervisor", "auditor", "readonly"):
         assert f"{username}-demo-2026" in printed
     assert "部门数据专员 · SCJG" in printed
+
+
+def console_signs_in(base: str, username: str, password: str) -> None:
+    """A demo account signs in to the console and sees its pages, whichever worker answers
+    each request (sessions live in the database)."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=10) as client:
+        form = client.get("/console/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        data = {"username": username, "password": password, "csrf_token": token.group(1)}
+        assert client.post("/console/signin", data=data).status_code == 303
+        for _ in range(4):  # several requests: with --workers 2 both workers answer some
+            page = client.get("/console/overview")
+            assert page.status_code == 200 and "部门数据专员" in page.text
 
 
 def materialized(db: Path) -> int:
