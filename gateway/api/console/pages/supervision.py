@@ -110,7 +110,10 @@ async def overview(
             return render(request, "supervision/index.html", person=person, missing=True)
         views = _views(state, settings)
         loads = await views.departments(chosen)
-        choices = [] if person.role == "officer" else await views.departments()
+        if person.role == "officer":
+            choices = []
+        else:
+            choices = loads if chosen is None else await views.departments()
         cards = await views.cards(chosen, limit=10)
     cards_chart = stacked_bar_chart(
         "在办件黄牌与红牌（按部门）",
