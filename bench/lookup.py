@@ -3,7 +3,7 @@ signed floor and a bare FastAPI endpoint returning the same JSON, in the same ru
 same load generator.
 
 Usage: python bench/lookup.py [--certificates N] [--connections C] [--seconds S] [--warmup W]
-                              [--workers P] [--postgres URL] [--alg ed25519|sm2]
+                              [--workers P] [--postgres URL] [--alg ed25519|sm2] [--py-spy]
 
 The servers are real uvicorn processes on loopback ports, children of this one, run one after
 the other (never together, so they do not share the CPUs):
@@ -34,6 +34,11 @@ Gateway requests are signed before timing starts (a pool with distinct nonces, o
 request), so client-side signing does not count against the gateway; the floor and the
 baseline receive the same request bytes, cycled (neither checks a nonce). Prints
 human-readable lines, then one JSON line with the figures.
+
+With --py-spy (py-spy is in the [dev] extra), the gateway is also profiled over the measured
+window (`bench/spy.py`: py-spy record --gil --nonblocking on the server and its workers)
+and the top frames are printed, by inclusive and by self share. py-spy takes CPU of its own
+while it samples, so the gateway's figures of such a run are not for comparing with others.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,8 @@ from fastapi import Request  # at module level: the floor's route annotation res
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import spy  # noqa: E402  (bench/spy.py, beside this file)
 
 PURPOSE = "11330802002493025K3330111703000"  # 事项编码
 MEMBER = "window"
@@ -370,6 +377,7 @@ async def run_load(
     *,
     cycle: bool = False,
     pid: int | None = None,
+    at_start: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The load's figures; with `pid`, also the server's CPU per request in the window (the
     figure least moved by other work on the machine: throughput shifts with whatever else
@@ -379,6 +387,8 @@ async def run_load(
 
     async def cpu_at_start() -> float | None:
         await asyncio.sleep(warmup)
+        if at_start is not None:
+            at_start()  # the measured window begins
         return None if pid is None else cpu_seconds(pid)
 
     sampled, *_ = await asyncio.gather(
@@ -478,11 +488,30 @@ def run_gateway(
             status, body = first_answer(port, pool[0])
             if status != 200:
                 raise RuntimeError(f"the {profile} gateway answered {status}: {body[:300]!r}")
+            sampler: list[subprocess.Popen[bytes]] = []
+            raw = Path(tempfile.gettempdir()) / f"govgate-lookup-{profile}-{os.getpid()}.pyspy"
+
+            def start_profile() -> None:
+                if args.py_spy:
+                    sampler.append(spy.record(gateway.pid, args.seconds, raw))
+
             figures = asyncio.run(
                 run_load(
-                    port, pool[1:], args.connections, args.warmup, args.seconds, pid=gateway.pid
+                    port,
+                    pool[1:],
+                    args.connections,
+                    args.warmup,
+                    args.seconds,
+                    pid=gateway.pid,
+                    at_start=start_profile,
                 )
             )
+            if sampler:
+                _, errors = sampler[0].communicate(timeout=args.seconds + 60)
+                if sampler[0].returncode != 0 or not raw.exists():
+                    print(f"py-spy failed: {errors.decode(errors='replace').strip()[-500:]}")
+                else:
+                    figures["profile"] = spy.print_top(raw)
         finally:
             stop(gateway)
         member_key = (data_dir / KEY_FILE).read_bytes()
@@ -580,6 +609,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "gateway_statuses": ours["statuses"],
         "pool_exhausted": ours["pool_exhausted"],
     }
+    if "profile" in ours:
+        result["profile"] = ours["profile"]
     if sm2 is not None:
         versus = round(sm2["rps"] / ours["rps"], 2)
         print(
@@ -619,6 +650,11 @@ if __name__ == "__main__":
         choices=["ed25519", "sm2"],
         default="ed25519",
         help="sm2: also an SM-only gateway (SM2 keys, SM3 digests), beside Ed25519",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="also profile the gateway over the measured window and print its top frames",
     )
     parser.add_argument("--serve", choices=["gateway", "floor", "baseline"])
     parser.add_argument("--profile", choices=list(PROFILES), default="ed25519")

@@ -55,11 +55,14 @@ async def visible_page(
                     continue
                 shown.append((view, position(entry)))
                 if len(shown) > limit:
-                    items = [Item(record=v.record, masked=list(v.masked)) for v, _ in shown[:-1]]
+                    items = [
+                        Item(record=dict(v.record), masked=list(v.masked)) for v, _ in shown[:-1]
+                    ]
                     return ItemPage(items=items, next_after=encode_cursor(*shown[-2][1]))
             if page.next_after is None:
                 break
             cursor = page.next_after
     return ItemPage(
-        items=[Item(record=v.record, masked=list(v.masked)) for v, _ in shown], next_after=None
+        items=[Item(record=dict(v.record), masked=list(v.masked)) for v, _ in shown],
+        next_after=None,
     )

@@ -22,12 +22,16 @@ the caller may not see is reported exactly as a record that does not exist.
 
 Publishers are held to what they are registered for (`gateway.publishing`): `may_publish`
 decides a pushed record before anything is appended.
+
+Views are copy-on-write: a view never changes the record it is made from (which may be shared:
+a case remembered for a moment, a feed item shown to each subscriber in turn), and copies only
+the objects on the way to what it masks; what it leaves as it was, it shares with that record.
+A view is therefore read-only (`Mapping`): what goes out is serialized from it, never edited.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +63,7 @@ CONDITIONAL = "CONDITIONAL"
 class View:
     """What a caller is shown of one record, and which fields were masked in it."""
 
-    record: dict[str, Any]
+    record: Mapping[str, Any]  # read-only: it shares with the stored record what it leaves
     masked: tuple[str, ...]
 
 
@@ -116,29 +120,46 @@ def _personal(party: dict[str, Any]) -> bool:
     return party.get("type") == "PERSON" or party.get("id_type") == "RESIDENT_ID"
 
 
+def _replaced(record: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """A shallow copy of `record` with `name` set to `value` (the key keeps its place)."""
+    out = dict(record)
+    out[name] = value
+    return out
+
+
 def mask_personal_ids(
-    record: dict[str, Any], grant: Grant | None, masked: list[str], path: str = ""
-) -> None:
-    """Mask every person's id number in `record` (a holder, an applicant, a subject, however
-    deep) whose field the grant does not name; note each masked field in `masked`."""
+    record: Mapping[str, Any], grant: Grant | None, masked: list[str], path: str = ""
+) -> Mapping[str, Any]:
+    """`record` with every person's id number in it (a holder, an applicant, a subject, however
+    deep) masked whose field the grant does not name; each masked field noted in `masked`.
+    Copy-on-write: `record` itself is left as it was, and returned when nothing was masked."""
+    out = record
     for name, value in record.items():
+        if not isinstance(value, dict):
+            continue
         field = f"{path}{name}"
-        if isinstance(value, dict):
-            number = value.get("id_number")
-            id_field = f"{field}.id_number"
-            if _personal(value) and isinstance(number, str) and number != mask(number):
-                if not _visible(grant, id_field):
-                    value["id_number"] = mask(number)
-                    masked.append(id_field)
-            mask_personal_ids(value, grant, masked, f"{field}.")
+        shown: Mapping[str, Any] = value
+        number = value.get("id_number")
+        id_field = f"{field}.id_number"
+        if _personal(value) and isinstance(number, str) and number != mask(number):
+            if not _visible(grant, id_field):
+                shown = _replaced(value, "id_number", mask(number))
+                masked.append(id_field)
+        shown = mask_personal_ids(shown, grant, masked, f"{field}.")
+        if shown is not value:
+            out = _replaced(out, name, shown)
+    return out
 
 
-def _mask_holder(record: dict[str, Any], grant: Grant, masked: list[str]) -> None:
+def _mask_holder(record: Mapping[str, Any], grant: Grant, masked: list[str]) -> Mapping[str, Any]:
     holder = record.get("holder")
     if isinstance(holder, dict) and isinstance(holder.get("id_number"), str):
         if not _visible(grant, HOLDER_ID_FIELD):
-            holder["id_number"] = mask(holder["id_number"])
             masked.append(HOLDER_ID_FIELD)
+            return _replaced(
+                record, "holder", _replaced(holder, "id_number", mask(holder["id_number"]))
+            )
+    return record
 
 
 def certificate_view(
@@ -156,18 +177,25 @@ def certificate_view(
     return _certificate_record_view(grant, entry.record, stricter(entry.sharing_class, listed))
 
 
-def _certificate_record_view(grant: Grant, original: dict[str, Any], sharing: str) -> View:
-    record = copy.deepcopy(original)
+def _certificate_record_view(grant: Grant, original: Mapping[str, Any], sharing: str) -> View:
+    record = original
     masked: list[str] = []
     if sharing == CONDITIONAL:
         surface = record.get("surface_fields")
         if isinstance(surface, dict):
-            for name in sorted(surface):
-                if not _visible(grant, name) and not _visible(grant, f"surface_fields.{name}"):
-                    surface[name] = MASK
+            hidden = [
+                name
+                for name in sorted(surface)
+                if not _visible(grant, name) and not _visible(grant, f"surface_fields.{name}")
+            ]
+            if hidden:
+                shown = dict(surface)
+                for name in hidden:
+                    shown[name] = MASK
                     masked.append(f"surface_fields.{name}")
-        _mask_holder(record, grant, masked)
-    mask_personal_ids(record, grant, masked)
+                record = _replaced(record, "surface_fields", shown)
+        record = _mask_holder(record, grant, masked)
+    record = mask_personal_ids(record, grant, masked)
     return View(record, tuple(masked))
 
 
@@ -182,10 +210,8 @@ def material_view(caller: Caller, purpose: str, entry: MaterialEntry) -> View | 
     grant = grant_for(caller, "material", entry.catalog_code, purpose)
     if grant is None:
         return None
-    record = copy.deepcopy(entry.record)
     masked: list[str] = []
-    _mask_holder(record, grant, masked)
-    mask_personal_ids(record, grant, masked)
+    record = mask_personal_ids(_mask_holder(entry.record, grant, masked), grant, masked)
     return View(record, tuple(masked))
 
 
@@ -218,10 +244,9 @@ def require_case_grant(caller: Caller, purpose: str) -> Grant:
     raise TypeNotGranted()
 
 
-def _case_event_view(grant: Grant, original: dict[str, Any]) -> View:
-    record = copy.deepcopy(original)
+def _case_event_view(grant: Grant, original: Mapping[str, Any]) -> View:
     masked: list[str] = []
-    mask_personal_ids(record, grant, masked)
+    record = mask_personal_ids(original, grant, masked)
     return View(record, tuple(masked))
 
 
@@ -274,7 +299,7 @@ def credit_lists(caller: Caller, purpose: str) -> list[str]:
 def credit_entry_view(caller: Caller, purpose: str, entry: CreditEntryEntry) -> View:
     """A list entry as the window sees it: a person's id number masked unless the grant of
     its list names `subject.id_number` (a company's credit code is public anyway)."""
-    record = copy.deepcopy(entry.record)
+    record: Mapping[str, Any] = entry.record
     masked: list[str] = []
     subject = record.get("subject")
     grant = grant_for(caller, "credit", entry.list_code, purpose)
@@ -284,7 +309,9 @@ def credit_entry_view(caller: Caller, purpose: str, entry: CreditEntryEntry) -> 
         and isinstance(subject.get("id_number"), str)
         and (grant is None or not _visible(grant, SUBJECT_ID_FIELD))
     ):
-        subject["id_number"] = mask(subject["id_number"])
+        record = _replaced(
+            record, "subject", _replaced(subject, "id_number", mask(subject["id_number"]))
+        )
         masked.append(SUBJECT_ID_FIELD)
     return View(record, tuple(masked))
 
@@ -309,12 +336,10 @@ def notice_visible(grants: tuple[Grant, ...] | list[Grant], notice: dict[str, An
     return notice.get("routed_by") == "POOL" and pool in codes
 
 
-def notice_view(notice: dict[str, Any]) -> dict[str, Any]:
+def notice_view(notice: Mapping[str, Any]) -> Mapping[str, Any]:
     """A notice as its department sees it (by id, on the feed, by webhook): a person's id
     number in it (an individual business's licence holder) masked; no notice grant names one."""
-    record = copy.deepcopy(notice)
-    mask_personal_ids(record, None, [])
-    return record
+    return mask_personal_ids(notice, None, [])
 
 
 def claiming_department(caller: Caller, notice: dict[str, Any], asked: str | None) -> str | None:
@@ -370,8 +395,7 @@ def feed_view(
 
 def _masked_item(item: FeedItem, grant: Grant | None) -> FeedItem:
     view_masked: list[str] = []
-    record = copy.deepcopy(item["event"])
-    mask_personal_ids(record, grant, view_masked)
+    record = mask_personal_ids(item["event"], grant, view_masked)
     return item | {"event": record, "masked": view_masked}
 
 

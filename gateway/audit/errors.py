@@ -40,3 +40,21 @@ class InvalidAuditEntry(AuditError, ValueError):
     """An entry the gateway should never build (unknown decision, impossible status)."""
 
     code = "INVALID_AUDIT_ENTRY"
+
+
+class AuditFilterInvalid(AuditError, ValueError):
+    """A search filter that is not valid: `field` names the form field, `value` what was given
+    (masked when it is a holder's id, which is never echoed in clear)."""
+
+    code = "AUDIT_FILTER_INVALID"
+
+    def __init__(self, field: str, value: str, why: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {value!r} {why}")
+
+
+class AuditExportTooLarge(AuditError):
+    """An export of more rows than one file may hold: narrow the search first."""
+
+    code = "AUDIT_EXPORT_TOO_LARGE"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, select
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,6 +61,18 @@ audit_rows = Table(
     Column("content_sha256", String(64), nullable=True),
 )
 Index("ix_audit_rows_holder", audit_rows.c.holder, audit_rows.c.seq)
+# the audit search's (gateway.audit.search), migration 0010_audit_search: filter, then its order
+_DENIED = text("decision = 'deny'")
+Index("ix_audit_rows_at", audit_rows.c.at_ms, audit_rows.c.seq)
+Index("ix_audit_rows_member_at", audit_rows.c.member_id, audit_rows.c.at_ms, audit_rows.c.seq)
+Index("ix_audit_rows_purpose_at", audit_rows.c.purpose, audit_rows.c.at_ms, audit_rows.c.seq)
+Index(
+    "ix_audit_rows_denied_at",
+    audit_rows.c.at_ms,
+    audit_rows.c.seq,
+    sqlite_where=_DENIED,
+    postgresql_where=_DENIED,
+)
 
 audit_head = Table(
     "audit_head",
@@ -73,6 +85,29 @@ audit_head = Table(
     # the chain's row hash: sha-256 or sm3 (gateway.audit.hashing), set by its first row; NULL
     # on a chain with rows is sha-256 (written before 0009_audit_sm3)
     Column("hash_alg", String(16), nullable=True),
+)
+
+
+# each run of `verify` (gateway.audit.verifications), migration 0010_audit_search
+audit_verifications = Table(
+    "audit_verifications",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # 1, 2, 3 … no gaps
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False),  # person:<username>, or cli
+    Column("ok", Boolean, nullable=False),
+    Column("rows_checked", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("head_seq", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("problem_count", BigInteger, nullable=False),
+    Column("first_problem", String(256), nullable=True),  # "seq 12: ALTERED"
+    Column("hash_alg", String(16), nullable=False),  # the chain's, and this MAC's
+    Column("signed_anchors", BigInteger, nullable=False),
+    Column("anchored_seq", BigInteger, nullable=False),
+    Column("audit_seq", BigInteger, nullable=False),  # the chain row recording this run
+    Column("prev_mac", String(64), nullable=False),
+    Column("mac", String(64), nullable=False),
 )
 
 

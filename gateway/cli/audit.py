@@ -21,8 +21,9 @@ from gateway.audit.anchors import anchor, latest_anchors
 from gateway.audit.chain import Problem, VerifyReport, verify
 from gateway.audit.errors import AuditError
 from gateway.audit.hashing import chain_keys
-from gateway.audit.log import SECRET_ENV, Access, access_log, load_secret
+from gateway.audit.log import SECRET_ENV, Access, AuditLog, access_log, load_secret
 from gateway.audit.signed_anchors import Anchor, check_signatures
+from gateway.audit.verifications import Verifications, anchors_due
 from gateway.log import LogError, open_log
 from gateway.members.errors import KeyFormatError
 from gateway.members.keys import PublicKey, key_id, read_private_key, read_public_key
@@ -32,7 +33,6 @@ from schemas.codec import EventCodec
 from schemas.errors import DecodeError
 
 LOG = "log"
-GRACE_S = 60.0
 
 
 @click.group()
@@ -66,12 +66,19 @@ def audit() -> None:
     help="Rows older than this must be covered by a signed anchor (default: twice "
     "gateway.audit_anchor_interval_s + 60; 0 or an interval of 0: not checked).",
 )
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Record this run (who: cli, when, what it found) for the console's chain verification "
+    "state, MAC'd and written to the chain as an audited action; for a scheduled verify.",
+)
 def verify_command(
     sources: tuple[str, ...],
     no_anchors: bool,
     gateway_id: str | None,
     public_keys: tuple[Path, ...],
     anchors_due_s: float | None,
+    record: bool,
 ) -> None:
     """Re-compute every keyed hash; name the first bad or missing row, then each problem."""
     settings = Settings()
@@ -83,6 +90,7 @@ def verify_command(
                 gateway_id=gateway_id,
                 public_keys=public_keys,
                 anchors_due_s=anchors_due_s,
+                record=record,
             )
         )
     except (AuditError, LogError, DecodeError, SQLAlchemyError, OSError, ValueError) as exc:
@@ -105,8 +113,7 @@ def due_s(settings: Settings, given: float | None) -> float | None:
     """How old a row may be without a signed anchor before `verify` calls it a finding."""
     if given is not None:
         return given or None
-    interval = settings.gateway.audit_anchor_interval_s
-    return 2 * interval + GRACE_S if interval > 0 else None
+    return anchors_due(settings.gateway.audit_anchor_interval_s)
 
 
 def anchor_keys(settings: Settings, extra: tuple[Path, ...] = ()) -> dict[str, PublicKey]:
@@ -128,10 +135,12 @@ async def run_verify(
     gateway_id: str | None = None,
     public_keys: tuple[Path, ...] = (),
     anchors_due_s: float | None = None,
+    record: bool = False,
 ) -> VerifyReport:
     """Verify the chain in the database `settings` name, against the anchors of `sources`
-    ('log' and/or files) whose signatures hold."""
-    key = chain_keys(await asyncio.to_thread(load_audit_secret, settings, create=False))
+    ('log' and/or files) whose signatures hold; with `record`, record the run (as `cli`)."""
+    secret = await asyncio.to_thread(load_audit_secret, settings, create=False)
+    key = chain_keys(secret)
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_database(settings))
         found: list[Anchor] = []
@@ -150,7 +159,16 @@ async def run_verify(
             raise ValueError(f"a public key could not be read: {exc}") from exc
         checked, forged = check_signatures(_distinct(found), keys)
         due = due_s(settings, anchors_due_s) if sources else None
-        return await verify(engine, key, checked, anchors_due_s=due, findings=[*findings, *forged])
+        report = await verify(
+            engine, key, checked, anchors_due_s=due, findings=[*findings, *forged]
+        )
+        if record:
+            audit = AuditLog(engine, secret, hash_alg=settings.gateway.audit_hash)
+            try:
+                await Verifications(engine, secret).record(audit, report, "cli")
+            except AuditError as exc:  # the verdict stands; only its record is missing
+                click.echo(f"this verification could not be recorded: {exc}", err=True)
+        return report
 
 
 def _distinct(anchors: list[Anchor]) -> list[Anchor]:

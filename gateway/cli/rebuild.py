@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.log import LogError, open_log
 from gateway.lookup import LookupStore, LookupStoreError, StreamStats, clear, replay
 from gateway.settings import Settings
-from gateway.store import make_engine, migrate, open_database
+from gateway.store import blocking, make_engine, migrate, open_database
 from gateway.store.errors import StoreError, store_unavailable
 
 
@@ -59,6 +59,7 @@ async def _rebuild(
         if into is not None:
             target = make_engine(into)
             stack.push_async_callback(target.dispose)
+            stack.push_async_callback(blocking.close, target)  # first: its read pools
             async with store_unavailable():
                 await migrate(target)
         await clear(target)

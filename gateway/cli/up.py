@@ -52,6 +52,14 @@ def up(host: str | None, port: int | None, workers: int | None, demo: bool) -> N
     port = settings.gateway.port if port is None else port
     listening = settings.gateway.model_copy(update={"host": host, "port": port}).local_url
     click.echo(f"govgate: serving on {listening} (API documentation at {listening}/docs)")
+    if settings.console.enabled:
+        click.echo(f"govgate: console at {listening}/console/")
+    if demo and settings.console.enabled:
+        from gateway.cli.users import demo_people
+
+        click.echo("govgate: demo accounts (user name, password, role):")
+        for line in asyncio.run(demo_people(settings)):
+            click.echo(line)
     count = workers or settings.gateway.workers
     if count > 1:
         verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
@@ -98,8 +106,10 @@ async def _serve_with_demo(
     )
     from connectors.simulators.demo import Demo
     from gateway.cli.catalogue import publish_shipped
+    from gateway.cli.governance_demo import demo_applications
 
     await publish_shipped(settings)  # the departments' catalogue entries (资源目录)
+    await demo_applications(settings)  # applications awaiting the console's people (共享申请)
 
     async with Demo(settings.data_dir / "departments", zrzy_port=0) as departments:
         departments.drop_folder.mkdir(parents=True, exist_ok=True)

@@ -181,3 +181,17 @@ def reset_password(username: str, password_stdin: bool) -> None:
         click.echo(f"new password set for {username}; their sessions ended")
 
     _with_people(action)
+
+
+async def demo_people(settings: Settings) -> list[str]:
+    """Make the demo's accounts (one per role) when missing; the lines that present them."""
+    from gateway.people.demo import ensure_demo_people
+
+    async with open_database(settings) as engine:
+        made = await ensure_demo_people(PeopleStore(engine, Passwords()))
+    lines = []
+    for demo, account in made:
+        where = f" · {account.department_code}" if account.department_code else ""
+        role = f"{ROLE_NAMES[account.role]}{where}"
+        lines.append(f"  {demo.username:<14} {demo.password:<26} {role}")
+    return lines

@@ -179,8 +179,10 @@ class Applications:
         reason: str | None,
         fields: Sequence[str] | None = None,
         purposes: Sequence[str] | None = None,
+        days: int | None = None,
     ) -> dict[str, Any]:
-        """The open step's decision, by a member of its department (or the operator)."""
+        """The open step's decision, by a member of its department (or the operator). A NARROW
+        keeps fewer fields, purposes or days (the grant's period) than were applied for."""
         reason = (reason or "").strip() or None
         if reason is not None and (len(reason) > 2000 or not plain_text(reason)):
             raise InvalidDecision("reason: a text of at most 2000 characters, no control ones")
@@ -209,7 +211,9 @@ class Applications:
             if decision in ("REFUSE", "NARROW") and reason is None:
                 raise ReasonRequired(f"reason: required to {decision.lower()} an application")
             body = app["body"]
-            kept_fields, kept_purposes = self._kept(decision, body, fields, purposes)
+            kept_fields, kept_purposes, kept_days = self._kept(
+                decision, body, fields, purposes, days
+            )
             entry = await self.catalogue.published(app["resource_code"], act.conn)
             decided = await act.conn.execute(
                 update(review_steps)
@@ -247,7 +251,7 @@ class Applications:
                 await self._open(act, entry, application_id, app["member_id"], body, PROVIDER)
                 status = "PENDING_PROVIDER"
             else:
-                expires = act.at_ms + int(body["days"]) * DAY_MS
+                expires = act.at_ms + kept_days * DAY_MS
                 await put_grants(
                     act,
                     app["member_id"],
@@ -271,23 +275,32 @@ class Applications:
         body: dict[str, Any],
         fields: Sequence[str] | None,
         purposes: Sequence[str] | None,
-    ) -> tuple[list[str], list[str]]:
+        days: int | None = None,
+    ) -> tuple[list[str], list[str], int]:
         asked_fields, asked_purposes = list(body["fields"]), list(body["purposes"])
+        asked_days = int(body["days"])
         if decision != "NARROW":
-            return asked_fields, asked_purposes
+            return asked_fields, asked_purposes, asked_days
         kept_fields = list(dict.fromkeys(fields)) if fields else asked_fields
         kept_purposes = list(dict.fromkeys(purposes)) if purposes else asked_purposes
+        kept_days = asked_days if days is None else days
         extra = sorted(set(kept_fields) - set(asked_fields))
         if extra:
             raise InvalidDecision(f"fields: {extra} were not applied for")
         extra = sorted(set(kept_purposes) - set(asked_purposes))
         if extra:
             raise InvalidDecision(f"purposes: {extra} were not applied for")
+        if not 1 <= kept_days <= asked_days:
+            raise InvalidDecision(f"days: {kept_days} is not 1 to the {asked_days} applied for")
         if not kept_fields or not kept_purposes:
             raise InvalidDecision("fields: a narrowing keeps at least one field and purpose")
-        if set(kept_fields) == set(asked_fields) and set(kept_purposes) == set(asked_purposes):
+        if (
+            set(kept_fields) == set(asked_fields)
+            and set(kept_purposes) == set(asked_purposes)
+            and kept_days == asked_days
+        ):
             raise InvalidDecision("fields: a narrowing approves less than was applied for")
-        return kept_fields, kept_purposes
+        return kept_fields, kept_purposes, kept_days
 
     async def _application(self, act: Action, application_id: str) -> dict[str, Any]:
         row = (

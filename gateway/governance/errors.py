@@ -85,3 +85,10 @@ class KindNotGrantable(GovernanceError):
     """A resource kind the grants cannot express yet (case events: see issue #13 item 8)."""
 
     code = "KIND_NOT_GRANTABLE"
+
+
+class NotForYourRole(GovernanceError):
+    """A person whose console role may not take this action (deny by default): only the data
+    bureau's operators check compliance, only a department's officers publish and decide."""
+
+    code = "NOT_FOR_YOUR_ROLE"

@@ -6,7 +6,7 @@ so a change reaches every gateway worker within the member cache's time."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ GRANT_KIND_OF = {
 }
 CATALOGUE_KIND_OF = {grant: kind for kind, grant in GRANT_KIND_OF.items()}
 STATUSES = ("ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED")
+PROVIDER_CHANGES = ("narrow", "revoke")  # what a providing department's member may change
 
 
 def grant_id(member_id: str, kind: str, code: str, purpose: str) -> str:
@@ -218,10 +219,13 @@ class GrantBook:
         change: str,
         reason: str | None,
         fields: Sequence[str] | None = None,
+        *,
+        provider_may: Collection[str] = PROVIDER_CHANGES,
     ) -> GrantRecord:
         """narrow / suspend / reinstate / revoke one grant, with a reason (not for reinstate).
 
-        The bureau may do any of them; the providing department may narrow and revoke grants
+        The bureau may do any of them; the providing department may make `provider_may` (narrow
+        and revoke for its members; its officers at the console suspend and revoke) on grants
         on its own resources; the holder may not change its grant."""
         if change not in ("narrow", "suspend", "reinstate", "revoke"):
             raise InvalidDecision(f"change {change!r}: narrow, suspend, reinstate or revoke")
@@ -236,10 +240,10 @@ class GrantBook:
                 self._bureau(actor) or provider or found.member_id == actor.member_id
             ):
                 raise UnknownGrant(f"grant_id {gid!r}: no grant you may see has this id")
-            if not self._bureau(actor) and not (provider and change in ("narrow", "revoke")):
+            if not self._bureau(actor) and not (provider and change in provider_may):
                 raise NotYourDecision(
-                    f"change {change!r}: the data bureau suspends and reinstates; the providing "
-                    "department narrows and revokes"
+                    f"change {change!r}: the data bureau makes any change; the providing "
+                    f"department may {', '.join(sorted(provider_may))}"
                 )
             values: dict[str, Any] = {"updated_ms": act.at_ms, "reason": reason}
             allowed: tuple[str, ...]

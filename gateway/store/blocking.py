@@ -13,19 +13,26 @@ lock in its thread, up to the busy timeout) at the cost of one trip.
 runs them in the event loop itself, on a read-only connection whose busy timeout is zero, so
 it never waits for a lock there; a read that meets one (rare under WAL) goes to the thread
 like any other. A point read costs less than the trip to a thread and back with the GIL
-handed over twice (README, Figures).
+handed over twice (README, Figures). The connection stays checked out across requests
+(`_HeldReader`), so a read pays neither a connect and its PRAGMAs nor a pool checkout.
+
+On PostgreSQL, `read` goes through a small pool of its own in autocommit mode and without a
+pre-ping on checkout: a point read is then one round trip (the statement, prepared once per
+connection by asyncpg), where the shared pool spent four (the ping, BEGIN, the statement,
+ROLLBACK). A connection found dead is dropped and the read tried once more on a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.store.sqlite import sqlite_pragmas
 
@@ -33,6 +40,9 @@ Result = TypeVar("Result")
 
 _SQLITE_ENGINES: weakref.WeakKeyDictionary[AsyncEngine, Engine] = weakref.WeakKeyDictionary()
 _SQLITE_READERS: weakref.WeakKeyDictionary[AsyncEngine, Engine] = weakref.WeakKeyDictionary()
+_HELD_READERS: weakref.WeakKeyDictionary[AsyncEngine, _HeldReader] = weakref.WeakKeyDictionary()
+_PG_READERS: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+PG_READER_POOL = 4  # point reads in flight at once; more wait for one (PostgreSQL shares the CPUs)
 
 
 def _sqlite_engine(engine: AsyncEngine) -> Engine:
@@ -67,6 +77,50 @@ def _sqlite_reader(engine: AsyncEngine) -> Engine:
     return found
 
 
+class _HeldReader:
+    """The read-only connection `read` uses in the event loop, checked out once and kept.
+
+    Reads run in the loop's thread one at a time (`work` is synchronous), so one connection
+    serves them all; a checkout and check-in per read cost as much as the read itself. After
+    each read its transaction is ended (under WAL the next read sees every commit made since).
+    Another thread (a second event loop on the same engine) checks out a connection of its own.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._thread = threading.get_ident()
+
+    def read(self, work: Callable[[Connection], Result]) -> Result:
+        if threading.get_ident() != self._thread:
+            with self.engine.connect() as conn:
+                return work(conn)
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        try:
+            return work(conn)
+        finally:
+            if conn.invalidated:  # the driver said the connection is unusable: a fresh one next
+                conn.close()
+                self._conn = None
+            else:
+                conn.rollback()  # ends the read transaction; after an error, a clean connection
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.engine.dispose()
+
+
+def _held_reader(engine: AsyncEngine) -> _HeldReader:
+    found = _HELD_READERS.get(engine)
+    if found is None:
+        found = _HELD_READERS[engine] = _HeldReader(_sqlite_reader(engine))
+    return found
+
+
 def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=0")  # SQLITE_BUSY at once, never a wait in the loop
@@ -74,12 +128,39 @@ def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _pg_reader(engine: AsyncEngine) -> AsyncEngine:
+    """Autocommit connections to the same PostgreSQL database, no pre-ping, for `read`."""
+    found = _PG_READERS.get(engine)
+    if found is None:
+        found = create_async_engine(
+            engine.url,
+            isolation_level="AUTOCOMMIT",  # no BEGIN before, no ROLLBACK after, a read
+            pool_pre_ping=False,
+            pool_reset_on_return=None,  # nothing to reset: no transaction is ever open
+            pool_size=PG_READER_POOL,
+            max_overflow=PG_READER_POOL,
+        )
+        _PG_READERS[engine] = found
+    return found
+
+
 def dispose(engine: AsyncEngine) -> None:
-    """Close the SQLite connections made for `engine` (on shutdown)."""
+    """Close the SQLite connections made for `engine` (on shutdown; `close` does all)."""
+    held = _HELD_READERS.pop(engine, None)
+    if held is not None:
+        held.close()
     for engines in (_SQLITE_ENGINES, _SQLITE_READERS):
         found = engines.pop(engine, None)
         if found is not None:
             found.dispose()
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Close every connection made for `engine` here, SQLite and PostgreSQL (on shutdown)."""
+    dispose(engine)
+    reader = _PG_READERS.pop(engine, None)
+    if reader is not None:
+        await reader.dispose()
 
 
 def _sqlite_file(engine: AsyncEngine) -> bool:
@@ -88,15 +169,30 @@ def _sqlite_file(engine: AsyncEngine) -> bool:
 
 async def read(engine: AsyncEngine, work: Callable[[Connection], Result]) -> Result:
     """`work(connection)`, a short indexed read: on SQLite in the event loop unless it meets a
-    lock (then in a thread, as `run`); elsewhere as `run(write=False)`."""
+    lock (then in a thread, as `run`); on PostgreSQL one autocommit round trip (no pre-ping,
+    retried once on a dead connection); elsewhere as `run(write=False)`."""
     if _sqlite_file(engine):
         try:
-            with _sqlite_reader(engine).connect() as conn:
-                return work(conn)
+            return _held_reader(engine).read(work)
         except OperationalError as exc:
             if "locked" not in str(exc.orig):  # SQLITE_BUSY: "database is locked"
                 raise
+    elif engine.dialect.name == "postgresql":
+        return await _read_postgres(_pg_reader(engine), work)
     return await run(engine, work, write=False)
+
+
+async def _read_postgres(reader: AsyncEngine, work: Callable[[Connection], Result]) -> Result:
+    """One autocommit statement; once more on a fresh connection if the first was dead (a
+    server restart, an idle connection cut): without a pre-ping, that is how one is found."""
+    try:
+        async with reader.connect() as conn:
+            return await conn.run_sync(work)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    async with reader.connect() as conn:  # the pool dropped the dead connections it held
+        return await conn.run_sync(work)
 
 
 async def run(engine: AsyncEngine, work: Callable[[Connection], Result], *, write: bool) -> Result:

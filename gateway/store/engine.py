@@ -82,5 +82,5 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
             await migrate(engine)
         yield engine
     finally:
-        blocking.dispose(engine)
+        await blocking.close(engine)
         await engine.dispose()

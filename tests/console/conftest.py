@@ -62,15 +62,61 @@ async def make_person(
     """An account of `role` (an officer of `department`); returns (username, password)."""
     name = username or f"{role}{next(_names)}"
     people = PeopleStore(services.engine, Passwords())
-    display = {"operator": "运维", "officer": "专员", "supervisor": "监察", "auditor": "审计"}
+    display = {
+        "operator": "王运维",
+        "officer": "李专员",
+        "supervisor": "赵监察",
+        "auditor": "陈审计",
+    }
     await people.add(
         name,
-        f"{display.get(role, '只读')}{name[-2:]}",
+        display.get(role, "周只读"),
         role,
         department_code=department if role == "officer" else None,
         password=password_of(name),
     )
     return name, password_of(name)
+
+
+PERSON_ID = "330802198904173748"  # a resident id (身份证号) a page must mask
+
+
+async def seed_operations(services: Services) -> None:
+    """Demo-like figures for the overview: case events, dead letters, two connectors (one
+    error naming a person's id), a paused webhook subscription."""
+    from gateway.feeds import Filter
+    from gateway.store.tables import connector_status
+    from schemas.codec import EventCodec
+    from tests.samples import case_event, certificate, dead_letter
+
+    codec = EventCodec()
+    cases = [codec.encode("CaseEvent", case_event(f"SL3308022026112300{i:02}")) for i in range(7)]
+    await services.log.append("case-events", cases)
+    await services.log.append("certificates", [codec.encode("Certificate", certificate())])
+    await services.log.append("dead-letters", [codec.encode("DeadLetter", dead_letter())] * 3)
+    now = int(time.time() * 1000)
+    rows = [
+        ("fgw-tzxm", "running", 5210, 0, None),
+        ("scjg-yyzz", "running", 1234, 3, f"row with {PERSON_ID}: bad date"),
+    ]
+    async with services.engine.begin() as conn:
+        for name, state, records, dead, error in rows:
+            await conn.execute(
+                connector_status.insert().values(
+                    connector=name,
+                    state=state,
+                    records=records,
+                    dead_letters=dead,
+                    last_error=error,
+                    last_error_ms=now if error else None,
+                    position="{}",
+                    updated_ms=now,
+                )
+            )
+    sub = await services.subscriptions.create(
+        "supervision", "case-events", "https://sup.example/hook", Filter(), {}
+    )
+    await services.subscriptions.pause("supervision", sub.subscription_id)
 
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -16,7 +16,7 @@ from gateway.api.console.nav import discover
 from gateway.audit.tables import audit_rows
 from gateway.people.person import ROLE_NAMES, ROLES
 from gateway.people.tables import console_sessions
-from tests.console.conftest import ConsoleServer, screenshot
+from tests.console.conftest import PERSON_ID, ConsoleServer, screenshot, seed_operations
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,9 @@ def test_each_role_signs_in_and_sees_its_pages(
     if role == "officer":
         assert "SCJG" in browser_page.inner_text("header .role")
     if role == "operator":
+        console_server.run(seed_operations)
         browser_page.goto(f"{console_server.url}/console/overview")
+        assert PERSON_ID not in browser_page.content()  # masked for every role by default
         screenshot(browser_page, "overview")
     browser_page.click("text=退出")
     assert browser_page.url.startswith(f"{console_server.url}/console/signin")

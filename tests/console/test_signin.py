@@ -227,3 +227,72 @@ async def test_https_public_url_makes_the_cookie_secure(data_dir: object) -> Non
         ) as client:
             answer = await found.post_signin(client, username, password)
             assert "Secure" in answer.headers["set-cookie"]
+
+
+async def test_a_page_serves_only_its_roles_even_when_a_route_forgets_to_ask(
+    console: Console,
+) -> None:
+    from fastapi import APIRouter
+
+    from gateway.api.console.mount import include_page
+    from gateway.api.console.nav import NavItem, Page
+
+    router = APIRouter()
+
+    @router.get("/console/test-careless")
+    async def careless() -> PlainTextResponse:  # no require_person here
+        return PlainTextResponse("audit figures")
+
+    nav = NavItem(title="测试", path="/console/test-careless", roles=("auditor",))
+    include_page(console.app, Page("careless", router, nav))
+    stranger = console.client()
+    assert (await stranger.get("/console/test-careless")).status_code == 303
+    assert (
+        await (await console.sign_in("readonly")).get("/console/test-careless")
+    ).status_code == 403
+    answer = await (await console.sign_in("auditor")).get("/console/test-careless")
+    assert answer.status_code == 200 and answer.text == "audit figures"
+
+
+def test_nav_items_refuse_paths_and_roles_outside_the_console() -> None:
+    from gateway.api.console.nav import NavItem
+
+    with pytest.raises(ValueError):
+        NavItem(title="x", path="/v1/x", roles=("operator",))
+    with pytest.raises(ValueError):
+        NavItem(title="x", path="/console/x", roles=())
+    with pytest.raises(ValueError):
+        NavItem(title="x", path="/console/x", roles=("root",))  # type: ignore[arg-type]
+
+
+def test_every_template_output_is_masked_unless_the_role_may_see() -> None:
+    from gateway.api.console.templating import environment
+
+    template = environment().from_string("{{ a }} | {{ b | safe }} | {{ c }}")
+    values = {"a": "申请人 330802198904173748", "b": "<b>330802198904173748</b>", "c": None}
+    masked = template.render(values | {"may_see_ids": False})
+    assert "330802198904173748" not in masked and masked.count("330802********3748") == 2
+    assert masked.endswith("| ")  # None shows as nothing
+    assert "330802198904173748" in template.render(values | {"may_see_ids": True})
+
+
+async def test_an_htmx_request_without_a_session_is_redirected_by_header(console: Console) -> None:
+    client = console.client()
+    answer = await client.get("/console/overview/figures", headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert answer.headers["hx-redirect"] == "/console/signin?next=%2Fconsole%2Foverview%2Ffigures"
+
+
+async def test_a_console_switched_off_serves_nothing(data_dir: object) -> None:
+    from pathlib import Path
+
+    from gateway.api.app import create_app
+    from tests.console.conftest import console_settings
+
+    app = create_app(console_settings(Path(str(data_dir)), enabled=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            for path in ("/console/", "/console/signin", "/console/static/htmx.min.js"):
+                assert (await client.get(path)).status_code == 404
+            assert (await client.get("/healthz")).status_code == 200

@@ -20,7 +20,7 @@ from gateway.api.console.auth import (
 )
 from gateway.api.console.csrf import CsrfRefused
 from gateway.api.console.headers import ConsoleHeaders
-from gateway.api.console.nav import discover
+from gateway.api.console.nav import Page, discover
 from gateway.api.console.sso import router as sso_router
 from gateway.api.console.templating import STATIC_PATH, render
 from gateway.api.services import Services
@@ -39,16 +39,22 @@ def install(app: FastAPI, services: Callable[[Request], Services]) -> None:
     app.include_router(signin.router)
     app.include_router(sso_router)
     for page in pages:
-        app.include_router(
-            page.router,
-            dependencies=[Depends(require_person(*page.nav.roles))],
-            include_in_schema=False,
-        )
+        include_page(app, page)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in)  # type: ignore[arg-type]
     app.add_exception_handler(RoleNotAllowed, _forbidden)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfRefused, _csrf_refused)  # type: ignore[arg-type]
     app.add_middleware(ConsoleHeaders)
+
+
+def include_page(app: FastAPI, page: Page) -> None:
+    """Serve `page`, every route of it gated by its `NAV.roles` (deny by default: a route that
+    forgets `require_person` still serves no one else)."""
+    app.include_router(
+        page.router,
+        dependencies=[Depends(require_person(*page.nav.roles))],
+        include_in_schema=False,
+    )
 
 
 async def _sign_in(request: Request, exc: SignInRequired) -> Response:

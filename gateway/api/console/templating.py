@@ -10,8 +10,10 @@ attributes and /console/static/console.js, looks from /console/static/console.cs
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -24,6 +26,20 @@ from gateway.people.person import ROLE_NAMES, Person
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC_PATH = "/console/static"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: int | datetime | None, seconds: bool = True) -> str:
+    """A time as people here read it: Beijing time, `2026-12-05 14:03:09` (ms since the
+    epoch, or an aware datetime); "—" for None."""
+    if value is None:
+        return "—"
+    moment = (
+        value if isinstance(value, datetime) else datetime.fromtimestamp(value / 1000, SHANGHAI)
+    )
+    return moment.astimezone(SHANGHAI).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
 
 
 @pass_context
@@ -47,6 +63,7 @@ def environment() -> Environment:
     )
     env.globals["role_names"] = ROLE_NAMES
     env.globals["static"] = STATIC_PATH
+    env.filters["local_time"] = local_time
     return env
 
 

@@ -3,7 +3,8 @@
 `POST /v1/applications` {resource_code, purposes, scenario, fields, days} by a consumer member
 of a department; `GET /v1/applications[?status=]` and `GET /v1/applications/{id}` to the
 applicant, the providing department and the bureau; `POST /v1/applications/{id}/decision`
-{decision, reason, fields?, purposes?} by a member of the department whose step is open.
+{decision, reason, fields?, purposes?, days?} by a member of the department whose step is open
+(a NARROW keeps fewer fields, purposes or days than were applied for).
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ async def decide(request: Request, application_id: IdPath, caller: CallerDep) ->
         raise InvalidInput("decision: PASS, REFUSE, APPROVE or NARROW")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
         raise InvalidInput("reason: a text of at most 2000 characters")
+    days = body.get("days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+        raise InvalidInput(f"days: a whole number of days of at least 1, not {days!r}")
     decided = await gov.applications.decide(
         gov.actor(caller.member),
         _id(application_id),
@@ -97,5 +101,6 @@ async def decide(request: Request, application_id: IdPath, caller: CallerDep) ->
         reason,
         fields=_texts(body, "fields"),
         purposes=_texts(body, "purposes"),
+        days=days,
     )
     return ApplicationOut(application=decided)

@@ -35,5 +35,5 @@ async def case_timeline(request: Request, case_no: CaseNoDep, caller: CaseReader
     if isinstance(applicant, dict) and isinstance(number := applicant.get("id_number"), str):
         exchange = exchange_of(request.scope)
         exchange.holder_id, exchange.holder_type = number, holder_type(number)
-    items = [Item(record=v.record, masked=list(v.masked)) for v in views]
+    items = [Item(record=dict(v.record), masked=list(v.masked)) for v in views]
     return Timeline(case_no=case_no, events=items)

@@ -89,4 +89,4 @@ async def get_certificate(
     view = _view(caller, purpose, entry, case, listed)
     if view is None:
         raise NotShared()
-    return Item(record=view.record, masked=list(view.masked))
+    return Item(record=dict(view.record), masked=list(view.masked))

@@ -65,7 +65,7 @@ async def check_credit(
                 status=str(finding.status),
                 restricts_item=finding.restricts,
                 measures=finding.measures,
-                record=view.record,
+                record=dict(view.record),
                 masked=list(view.masked),
             )
         )

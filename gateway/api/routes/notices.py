@@ -60,7 +60,7 @@ async def _visible(request: Request, notice_id: str, caller: Caller) -> dict[str
 @router.get("/notices/{notice_id}")
 async def get_notice(request: Request, notice_id: NoticeIdDep, caller: SubscriberDep) -> NoticeOut:
     """A notice routed to one of the caller's departments (or in a pool it is granted)."""
-    return NoticeOut(record=policy.notice_view(await _visible(request, notice_id, caller)))
+    return NoticeOut(record=dict(policy.notice_view(await _visible(request, notice_id, caller))))
 
 
 @router.post("/notices/{notice_id}/claim")
@@ -86,7 +86,7 @@ async def claim_notice(
         note=body.note,
         now=dt.datetime.now(dt.UTC),
     )
-    return NoticeOut(record=policy.notice_view(to_jsonable(claimed)))
+    return NoticeOut(record=dict(policy.notice_view(to_jsonable(claimed))))
 
 
 def _claim_body(raw: bytes) -> ClaimIn:

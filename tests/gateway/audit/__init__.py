@@ -45,6 +45,7 @@ async def fresh_engine(url: str) -> AsyncIterator[AsyncEngine]:
                 ),
                 {"genesis": GENESIS},
             )
+            await conn.execute(text("DELETE FROM audit_verifications"))
             await conn.execute(text("DELETE FROM log_records"))
             await conn.execute(text("DELETE FROM log_heads"))
         yield engine

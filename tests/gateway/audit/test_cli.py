@@ -155,3 +155,28 @@ def test_access_log_prints_a_holders_accesses_newest_first(
 
     no_secret = runner.invoke(audit, ["access-log", HOLDER], env={"GOVGATE_AUDIT_SECRET": None})
     assert no_secret.exit_code == 2 and "GOVGATE_AUDIT_SECRET" in no_secret.output
+
+
+def test_verify_record_keeps_each_run_for_the_console(runner: CliRunner, data_dir: Path) -> None:
+    from gateway.audit.verifications import Verifications
+    from gateway.store import make_engine
+
+    fill(data_dir, 12)
+    assert runner.invoke(audit, ["verify", "--no-anchors"]).exit_code == 0  # not recorded
+    assert runner.invoke(audit, ["verify", "--no-anchors", "--record"]).exit_code == 0
+    tamper(data_dir, "UPDATE audit_rows SET member_id = 'someone-else' WHERE seq = 5")
+    broken = runner.invoke(audit, ["verify", "--no-anchors", "--record"])
+    assert broken.exit_code == 1 and "could not be recorded" not in broken.output
+
+    async def recent() -> list[tuple[int, str, bool, int, str | None, bool]]:
+        engine = make_engine(Settings(data_dir=data_dir).database_url)
+        try:
+            found = await Verifications(engine, SECRET).recent()
+        finally:
+            await engine.dispose()
+        return [(v.id, v.actor, v.ok, v.rows_checked, v.first_problem, v.intact) for v in found]
+
+    assert asyncio.run(recent()) == [
+        (2, "cli", False, 13, "seq 5: ALTERED", True),  # 12 rows and the first run's own
+        (1, "cli", True, 12, None, True),
+    ]

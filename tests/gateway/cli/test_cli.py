@@ -106,6 +106,11 @@ def test_up_demo_has_events_flowing_and_stops_cleanly(
     assert {"SCJG-YYZZ", "ZRZY-BDCQZ", "RS-SBJFZM", "XY-SXMD"} <= listed
     states = connector_states(db)
     assert states and set(states.values()) == {"stopped"}, states  # each finished its batch
+    printed = output.read_text()  # the console's demo accounts, one per role
+    assert f"console at http://127.0.0.1:{port}/console/" in printed
+    for username in ("operator", "officer.scjg", "supervisor", "auditor", "readonly"):
+        assert f"{username}-demo-2026" in printed
+    assert "部门数据专员 · SCJG" in printed
 
 
 def materialized(db: Path) -> int:
