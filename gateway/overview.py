@@ -2,28 +2,30 @@
 
 Each figure comes from what the gateway already keeps: the log's end positions and record
 timestamps, `connector_status` (as `govgate connect status` shows it), the materializer's
-`lag()`, the webhook subscriptions' positions, the audit chain's head. Two are approximate
-and say so (`Rate.lower_bound`, `DeadLetterCounts.window`): nothing counts events per minute
-or dead letters per code, so both are counted over the tail of their stream, a bounded read.
+`lag()`, the webhook subscriptions' positions, the audit chain's head. One is approximate
+and says so (`Rate.lower_bound`): nothing counts events per minute, so they are counted over
+the tail of each stream, a bounded read. Dead letters by code come from the dead-letter index
+(gateway.operations.deadletters).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.audit.tables import db_errors, read_head
 from gateway.log import EventLog, LogError, Position
 from gateway.lookup import Materializer
+from gateway.operations.deadletters import DeadLetterIndex
+from gateway.operations.errors import OperationsUnavailable
 from gateway.store.errors import store_unavailable
 from gateway.store.tables import connector_status
 from gateway.webhooks.store import Subscription, SubscriptionStore
 from schemas.codec import EventCodec
-from schemas.errors import GovgateError
 
 MINUTE_MS = 60_000
 DEAD_LETTERS = "dead-letters"
@@ -63,8 +65,8 @@ class ConnectorFigures:
 class DeadLetterCounts:
     by_code: list[tuple[str, int]]  # most first
     by_connector: list[tuple[str, int]]
-    window: int  # how many of the newest dead letters were counted
-    total: int  # dead letters ever appended
+    indexed: int  # dead letters in the index (a re-delivered one counts once)
+    total: int  # records on the dead-letters stream (-1: the log did not answer)
 
 
 @dataclass(frozen=True)
@@ -139,34 +141,25 @@ async def connectors(engine: AsyncEngine) -> list[ConnectorFigures]:
 
 
 async def dead_letters(
-    log: EventLog, codec: EventCodec, *, window: int = 1000, timeout_s: float = 3.0
+    engine: AsyncEngine,
+    log: EventLog,
+    codec: EventCodec,
+    *,
+    refresh_limit: int = 5_000,
+    timeout_s: float = 3.0,
 ) -> DeadLetterCounts:
-    """Dead letters by error code and by connector, over the newest `window` of them."""
-    by_code: Counter[str] = Counter()
-    by_connector: Counter[str] = Counter()
-    counted = 0
-
-    async def count() -> int:
-        nonlocal counted
-        end = await log.end_position(DEAD_LETTERS)
-        share = max(1, window // max(1, len(end)))
-        start = {p: max(0, off - share) for p, off in end.items()}
-        async for record in log.iterate(DEAD_LETTERS, start):
-            try:
-                value = codec.decode(record.value or b"").record
-            except GovgateError:
-                by_code["(undecodable)"] += 1
-            else:
-                by_code[str(value.get("error_code") or "?")] += 1
-                by_connector[str(value.get("connector") or "?")] += 1
-            counted += 1
-        return _total(end)
-
+    """Dead letters by error code and by connector, from the dead-letter index
+    (gateway.operations.deadletters), first brought up to date by at most `refresh_limit`
+    records (the 死信 page and `govgate deadletters` index the rest)."""
+    index = DeadLetterIndex(engine, codec)
     try:
-        total = await asyncio.wait_for(count(), timeout_s)
-    except (TimeoutError, LogError):
+        await asyncio.wait_for(index.refresh(log, limit=refresh_limit), timeout_s)
+        total = _total(await log.end_position(DEAD_LETTERS))
+    except (TimeoutError, LogError, OperationsUnavailable):
         total = -1
-    return DeadLetterCounts(by_code.most_common(), by_connector.most_common(), counted, total)
+    by_code = await index.tallies()
+    by_connector = sorted(await index.connectors(), key=lambda t: (-t[1], t[0]))
+    return DeadLetterCounts(by_code, by_connector, sum(n for _, n in by_code), total)
 
 
 async def materializer_lag(materializer: Materializer | None) -> dict[str, int] | None:
@@ -207,3 +200,9 @@ def _lag(sub: Subscription, end: Position) -> WebhookLag:
         last_delivered_ms=sub.last_delivered_ms,
         failures=sub.failures,
     )
+
+
+async def audit_head(engine: AsyncEngine) -> tuple[int, str]:
+    """The audit chain's head: its last seq and that row's hash."""
+    async with db_errors(), engine.connect() as conn:
+        return await read_head(conn)

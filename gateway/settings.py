@@ -511,8 +511,10 @@ class ConsoleSettings(_Section):
         default=30 * 60, ge=60, le=24 * 3600, description="a session unused this long ends"
     )
     session_absolute_s: int = Field(
-        default=12 * 3600, ge=300, le=7 * 24 * 3600, description="a session ends this long "
-        "after sign-in, however busy"
+        default=12 * 3600,
+        ge=300,
+        le=7 * 24 * 3600,
+        description="a session ends this long after sign-in, however busy",
     )
     lockout_failures: int = Field(
         default=5, ge=1, le=100, description="wrong passwords in a row that lock an account"
@@ -550,7 +552,7 @@ class ConsoleSettings(_Section):
     )
     oidc_role_map: dict[str, ConsoleRole] = Field(
         default_factory=dict,
-        description="claim value → console role (e.g. {\"dsj-yw\" = \"operator\"}); a value "
+        description='claim value → console role (e.g. {"dsj-yw" = "operator"}); a value '
         "not listed is refused. Empty: the claim must name a role itself",
     )
     oidc_department_claim: str = Field(

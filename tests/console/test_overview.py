@@ -6,13 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
 
 from gateway.api.app import create_app
-from gateway.audit.tables import audit_rows
 from gateway.overview import stream_rates
 from schemas.codec import EventCodec
-from tests.console.conftest import PERSON_ID, Console, console_settings, csrf_in, seed_operations
+from tests.console.conftest import PERSON_ID, Console, console_settings, seed_operations
 from tests.samples import case_event
 
 codec = EventCodec()
@@ -31,8 +29,8 @@ async def test_the_overview_shows_the_figures(console: Console) -> None:
     for shown in ("case-events", "scjg-yyzz", "运行中", "1,234", "ID_NUMBER_CHECK", "rs-sb-drop"):
         assert shown in text, shown
     assert "已暂停" in text and "requested" in text and "supervision" in text
-    assert "从未在控制台校验" in text
-    assert "立即校验哈希链" not in text  # readonly may not verify
+    assert "尚无校验记录" in text
+    assert "前往审计查询校验" not in text  # readonly may not verify
     assert PERSON_ID not in text and "330802********3748" in text  # masked for this role
     fragment = await client.get("/console/overview/figures")
     assert fragment.status_code == 200 and "<html" not in fragment.text
@@ -52,27 +50,22 @@ async def test_a_role_with_the_right_sees_ids_in_clear(data_dir: Path) -> None:
             await client.aclose()
 
 
-async def test_an_auditor_verifies_the_chain_from_the_page(console: Console) -> None:
+async def test_the_last_recorded_verification_is_shown(console: Console) -> None:
+    from gateway.audit.chain import verify
+    from gateway.audit.hashing import chain_keys
+    from gateway.audit.verifications import Verifications
+
     await seed(console)
-    auditor = await console.sign_in("auditor")
-    page = await auditor.get("/console/overview")
-    answer = await auditor.post("/console/overview/verify", data={"csrf_token": csrf_in(page.text)})
-    assert answer.status_code == 303
-    shown = (await auditor.get("/console/overview")).text
-    assert "完整" in shown and "intact rows=" in shown
-    async with console.services.engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(audit_rows.c.member_id).where(audit_rows.c.route == "console:audit_verified")
-            )
-        ).one()
-    assert row.member_id.startswith("person:auditor")
+    svc = console.services
     readonly = await console.sign_in("readonly")
-    page = await readonly.get("/console/overview")
-    refused = await readonly.post(
-        "/console/overview/verify", data={"csrf_token": csrf_in(page.text)}
-    )
-    assert refused.status_code == 403
+    page = (await readonly.get("/console/overview")).text
+    assert "尚无校验记录" in page and "前往审计查询校验" not in page
+    report = await verify(svc.engine, chain_keys(svc.audit_secret))
+    await Verifications(svc.engine, svc.audit_secret).record(svc.audit, report, "person:chen")
+    shown = (await readonly.get("/console/overview")).text
+    assert "完整" in shown and "person:chen" in shown
+    auditor = await console.sign_in("auditor")
+    assert 'href="/console/audit"' in (await auditor.get("/console/overview")).text
 
 
 async def test_rates_count_the_last_minutes_and_say_when_they_are_a_lower_bound(

@@ -42,6 +42,19 @@ def local_time(value: int | datetime | None, seconds: bool = True) -> str:
     )
 
 
+def clock(value: int | datetime | None) -> str:
+    """A time, compact: `14:03:09` when it is today (Beijing time), else the full date."""
+    if value is None:
+        return "—"
+    moment = (
+        value if isinstance(value, datetime) else datetime.fromtimestamp(value / 1000, SHANGHAI)
+    )
+    moment = moment.astimezone(SHANGHAI)
+    if moment.date() == datetime.now(SHANGHAI).date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 @pass_context
 def _finalize(context: Context, value: Any) -> Any:
     if value is None:
@@ -64,6 +77,7 @@ def environment() -> Environment:
     env.globals["role_names"] = ROLE_NAMES
     env.globals["static"] = STATIC_PATH
     env.filters["local_time"] = local_time
+    env.filters["clock"] = clock
     return env
 
 

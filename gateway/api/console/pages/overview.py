@@ -1,7 +1,8 @@
 """总览 (overview): how the sharing runs now — events per stream per minute, connectors and
 their state, dead letters by code, materializer and webhook lag, paused subscriptions, and
-the audit chain's last verification. Every role sees it; operators and auditors may verify
-the chain from here. The figures refresh every 15 s (htmx) and work without script."""
+the audit chain's head and last recorded verification (gateway.audit.verifications: runs of
+the 审计查询 page's 立即校验 and of `govgate audit verify --record`). Every role sees it. The
+figures refresh every 15 s (htmx); the page works without script."""
 
 from __future__ import annotations
 
@@ -9,20 +10,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 
 from gateway import overview
 from gateway.api.console.auth import require_person
-from gateway.api.console.csrf import csrf_protect
 from gateway.api.console.nav import NavItem
 from gateway.api.console.state import console_state
 from gateway.api.console.templating import render
-from gateway.api.console.verification import chain_head, last_verification, verify_chain
+from gateway.audit.verifications import Verifications
 from gateway.log.streams import STREAMS
 from gateway.people.person import ROLES, Person
 
 NAV = NavItem(title="总览", path="/console/overview", roles=ROLES, order=10)
-MAY_VERIFY = ("operator", "auditor")
 SHOWN_STREAMS = [s for s in STREAMS if s != "connect-offsets"]
 MINUTES = 10
 router = APIRouter()
@@ -46,7 +45,13 @@ def bars(rate: overview.Rate, height: int = 24, width: int = 10) -> list[Bar]:
     return found
 
 
-async def figures(request: Request) -> dict[str, Any]:
+def may_open(request: Request, person: Person, path: str) -> bool:
+    """Whether `person`'s role may open the page at `path` (its NAV's roles)."""
+    pages = console_state(request).pages
+    return any(p.nav.path == path and p.nav.allows(person.role) for p in pages)
+
+
+async def figures(request: Request, person: Person) -> dict[str, Any]:
     services = console_state(request).services
     rates = await overview.stream_rates(services.log, SHOWN_STREAMS, minutes=MINUTES)
     lags = await overview.webhook_lags(services.log, services.subscriptions)
@@ -54,16 +59,18 @@ async def figures(request: Request) -> dict[str, Any]:
         "minutes": MINUTES,
         "rates": [(rate, bars(rate)) for rate in rates],
         "connectors": await overview.connectors(services.engine),
-        "dead": await overview.dead_letters(services.log, services.codec),
+        "dead": await overview.dead_letters(services.engine, services.log, services.codec),
         "materializer": await overview.materializer_lag(services.materializer),
         "materializing": services.settings.gateway.materialize,
         "webhooks": lags[:50],
         "webhook_count": len(lags),
         "paused": [lag for lag in lags if lag.state == "paused"],
-        "head": await chain_head(services.engine),
-        "verified": await last_verification(services.engine),
+        "head_seq": (await overview.audit_head(services.engine))[0],
+        "verified": await Verifications(services.engine, services.audit_secret).latest(),
         "audit_pending": services.audit.pending,
         "log_backend": services.settings.log_backend,
+        "may_see_dead": may_open(request, person, "/console/deadletters"),
+        "may_verify": may_open(request, person, "/console/audit"),
     }
 
 
@@ -75,8 +82,7 @@ async def overview_page(
         request,
         "overview/index.html",
         person=person,
-        may_verify=person.role in MAY_VERIFY,
-        **await figures(request),
+        **await figures(request, person),
     )
 
 
@@ -89,15 +95,5 @@ async def overview_figures(
         request,
         "overview/figures.html",
         person=person,
-        may_verify=person.role in MAY_VERIFY,
-        **await figures(request),
+        **await figures(request, person),
     )
-
-
-@router.post("/console/overview/verify", dependencies=[Depends(csrf_protect)])
-async def verify(
-    request: Request, person: Annotated[Person, Depends(require_person(*MAY_VERIFY))]
-) -> Response:
-    """Verify the audit chain now; the result is audited and shown on the overview."""
-    await verify_chain(console_state(request).services, person)
-    return RedirectResponse("/console/overview#audit", status_code=303)
