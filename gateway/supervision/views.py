@@ -44,6 +44,7 @@ from gateway.supervision.report import (
     write_xlsx,
 )
 from gateway.supervision.state import SupervisionState, case_from_json, sv_cards, sv_cases
+from schemas.errors import InvalidInput
 
 T = TypeVar("T")
 # A department's code, or every code one department goes by (an officer's); None: all.
@@ -53,14 +54,8 @@ _DEPARTMENT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _CASE_NO = re.compile(r"^[^\x00-\x1f]{1,64}$")
 
 
-class ViewInputError(SupervisionError):
+class ViewInputError(InvalidInput, SupervisionError):
     """A page parameter that is not well formed; the message names the field and value."""
-
-    code = "INVALID_INPUT"
-
-    def __init__(self, field: str, value: object, why: str) -> None:
-        super().__init__(f"{field} {value!r}: {why}")
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
