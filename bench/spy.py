@@ -78,8 +78,12 @@ def _function(frame: str) -> str:
     return f"{found['name']} ({path})"
 
 
-def top_frames(raw: Path, limit: int = 15) -> tuple[int, list[Frame], list[Frame]]:
-    """The total samples, and the `limit` functions with the most inclusive and self samples."""
+def top_frames(
+    raw: Path, limit: int = 15, own_prefix: str | None = None
+) -> tuple[int, list[Frame], list[Frame]]:
+    """The total samples, and the `limit` functions with the most inclusive and self samples;
+    with `own_prefix`, the inclusive ranking holds only functions of files under it (govgate's
+    own: the server's trunk, uvicorn and the middleware stack, tops every profile otherwise)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
@@ -105,18 +109,24 @@ def top_frames(raw: Path, limit: int = 15) -> tuple[int, list[Frame], list[Frame
             for name, _ in counts.most_common(limit)
         ]
 
-    return total, ranked(inclusive), ranked(own)
+    mine = (
+        inclusive
+        if own_prefix is None
+        else Counter({name: n for name, n in inclusive.items() if f"({own_prefix}" in name})
+    )
+    return total, ranked(mine), ranked(own)
 
 
 def print_top(raw: Path, limit: int = 15) -> dict[str, list[dict[str, object]]]:
     """Print the top frames of a raw profile; the same as JSON-ready lists."""
-    total, by_inclusive, by_self = top_frames(raw, limit)
+    total, by_inclusive, by_self = top_frames(raw, limit, own_prefix="gateway/")
     print(f"py-spy profile of the gateway ({total:,} samples holding the GIL; raw: {raw})")
-    for title, frames in (("inclusive", by_inclusive), ("self", by_self)):
+    for title, frames in (("inclusive (govgate's functions)", by_inclusive), ("self", by_self)):
         print(f"  top {len(frames)} by {title} share (inclusive% self% function):")
         for frame in frames:
             print(f"    {frame.inclusive:5.1f} {frame.self:5.1f}  {frame.name}")
     return {
-        title: [vars(frame) for frame in frames]
-        for title, frames in (("inclusive", by_inclusive), ("self", by_self))
+        "samples": [{"total": total}],
+        "inclusive": [vars(frame) for frame in by_inclusive],
+        "self": [vars(frame) for frame in by_self],
     }

@@ -27,6 +27,20 @@ class GovgateError(Exception):
         self.detail = detail
 
 
+class InvalidInput(GovgateError):
+    """A parameter that is not well formed; the message names the field and the value.
+
+    Packages mix it into their own tree (`class ViewInputError(InvalidInput, SupervisionError)`)
+    so a page or a command can say which field was wrong, whichever package refused it.
+    """
+
+    code = "INVALID_INPUT"
+
+    def __init__(self, field: str, value: object, why: str) -> None:
+        super().__init__(f"{field} {value!r}: {why}")
+        self.field = field
+
+
 class SchemaError(GovgateError):
     """Base of the errors this package raises. None is worth retrying: the input is wrong."""
 

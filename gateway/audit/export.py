@@ -7,9 +7,11 @@ a cut-off file. Rows are read in keyset batches (gateway.audit.search) and writt
 CSV straight to the response; XLSX through openpyxl's write-only workbook into a temporary file
 (a zip is only complete at its end), which is then streamed in chunks. Memory stays flat.
 
-Cells hold what the search shows: holders as pseudonyms, never ids. A text that a spreadsheet
-would take for a formula (starting with = + - @, a tab or a return) gets a leading apostrophe;
-control characters (a caller's path may hold them; XLSX cannot) become U+FFFD.
+Cells hold what the search shows: holders as pseudonyms, never ids (and should a row hold a
+resident id in clear after all, one written before paths were pseudonymised, it is masked). A
+text that a spreadsheet would take for a formula (starting with = + - @, a tab or a return)
+gets a leading apostrophe; control characters (a caller's path may hold them; XLSX cannot)
+become U+FFFD.
 CSV is UTF-8 with a byte-order mark, which Excel in a Chinese locale needs to read it as UTF-8.
 """
 
@@ -29,6 +31,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from gateway.audit.errors import AuditExportTooLarge
 from gateway.audit.filters import AuditQuery, local_text
 from gateway.audit.search import AuditRecord, AuditSearch
+from schemas.validators import mask_ids_in_text
 
 MAX_EXPORT_ROWS = 100_000
 BATCH = 2000
@@ -118,10 +121,11 @@ def cells(row: AuditRecord) -> list[str | int | None]:
 
 
 def _safe(text: str | None) -> str | None:
-    """`text` as a cell: never read as a formula, no control character (XLSX refuses them)."""
+    """`text` as a cell: no resident id in clear, never read as a formula, no control
+    character (XLSX refuses them)."""
     if not text:
         return text
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    text = mask_ids_in_text(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

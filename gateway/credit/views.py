@@ -24,21 +24,15 @@ from sqlalchemy.sql.elements import ColumnElement, Label
 from gateway.audit.tables import audit_rows
 from gateway.lookup.tables import lk_credit_entries
 from gateway.store.errors import store_unavailable
-from schemas.errors import GovgateError
+from schemas.errors import InvalidInput
 
 CREDIT_ROUTE = "/v1/credit/{subject_id}"
 MAX_PAGE = 200
 _MEMBER = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class CreditViewError(GovgateError):
+class CreditViewError(InvalidInput):
     """A page parameter that is not well formed; the message names the field and value."""
-
-    code = "INVALID_INPUT"
-
-    def __init__(self, field: str, value: object, why: str) -> None:
-        super().__init__(f"{field} {value!r}: {why}")
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

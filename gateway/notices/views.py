@@ -32,6 +32,7 @@ from gateway.supervision.calendar import WorkCalendar
 from gateway.supervision.cases import CaseFile
 from gateway.supervision.clock import BEIJING
 from gateway.supervision.errors import CaseEventError
+from schemas.errors import InvalidInput
 from schemas.validators import mask_ids_in_text
 
 POOL_SUFFIX = "-POOL"
@@ -42,14 +43,8 @@ _DEPARTMENT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _NOTICE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class NoticeViewError(NoticesError):
+class NoticeViewError(InvalidInput, NoticesError):
     """A page parameter that is not well formed; the message names the field and value."""
-
-    code = "INVALID_INPUT"
-
-    def __init__(self, field: str, value: object, why: str) -> None:
-        super().__init__(f"{field} {value!r}: {why}")
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

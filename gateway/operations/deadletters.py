@@ -45,9 +45,10 @@ _CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
 _EVENT_ID = re.compile(r"^[A-Za-z0-9:._-]{1,64}$")
 # A dead letter often fails *because* its id number is malformed: one digit short or long, which
 # `mask_ids_in_text` (valid shapes only) would let through. So in dead letters every standalone
-# run of 15 to 19 digits (the last may be X) is masked as well; 14-digit compact times stay.
+# run of 15 to 19 digits and Xs (at least 14 digits) is masked as well; 14-digit compact
+# times stay.
 _ALNUM = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"
-_ID_LIKE = re.compile(rf"(?<![{_ALNUM}])\d{{14,18}}[\dXxＸｘ](?![{_ALNUM}])")
+_ID_LIKE = re.compile(rf"(?<![{_ALNUM}])[\dXxＸｘ]{{15,19}}(?![{_ALNUM}])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +321,12 @@ class DeadLetterIndex:
 
 def mask_text(text: str) -> str:
     """`text` with resident id numbers, and anything shaped nearly like one, masked."""
-    return _ID_LIKE.sub(lambda m: mask(m.group()), mask_ids_in_text(text))
+    return _ID_LIKE.sub(_mask_id_like, mask_ids_in_text(text))
+
+
+def _mask_id_like(found: re.Match[str]) -> str:
+    token = found.group()
+    return mask(token) if sum(c.isdigit() for c in token) >= 14 else token
 
 
 def _mask_deep(value: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.errors import GovgateError
+from schemas.errors import GovgateError, InvalidInput
 
 
 class OperationsError(GovgateError):
@@ -16,14 +16,10 @@ class OperationsUnavailable(OperationsError):
     retriable = True
 
 
-class InvalidFilter(OperationsError):
+class InvalidFilter(InvalidInput, OperationsError):
     """A browse parameter that is not well formed; the message names the field and value."""
 
     code = "INVALID_FILTER"
-
-    def __init__(self, field: str, value: object, why: str) -> None:
-        super().__init__(f"{field} {value!r}: {why}")
-        self.field = field
 
 
 class DeadLetterNotFound(OperationsError):

@@ -54,3 +54,15 @@ def test_an_empty_profile_has_no_frames(tmp_path: Path) -> None:
     raw = tmp_path / "empty.raw"
     raw.write_text("", encoding="utf-8")
     assert _spy().top_frames(raw) == (0, [], [])
+
+
+def test_the_inclusive_ranking_can_hold_govgate_functions_only(tmp_path: Path) -> None:
+    raw = tmp_path / "profile.raw"
+    raw.write_text(RAW, encoding="utf-8")
+    _, inclusive, own = _spy().top_frames(raw, limit=5, own_prefix="gateway/")
+    assert [f.name for f in inclusive] == [
+        "_answer (gateway/api/hot.py)",
+        "verify (gateway/signatures/verify.py)",
+        "view (gateway/api/policy.py)",
+    ]
+    assert own[0].name == "verify (gateway/signatures/verify.py)"  # self: every function

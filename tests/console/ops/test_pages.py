@@ -100,6 +100,25 @@ async def test_supervision_by_role_and_officers_see_their_department(console: Co
     assert (await officer.get("/console/notices/credit")).status_code == 403
 
 
+async def test_the_bulletin_is_a_page_and_a_fragment_for_htmx(console: Console) -> None:
+    await seed.supervision_state(console.services)
+    client = await console.sign_in("auditor")
+    overview = await client.get("/console/supervision", params={"month": "2026-11"})
+    assert 'hx-get="/console/supervision/bulletin?month=2026-11' in overview.text
+    page = await client.get("/console/supervision/bulletin", params={"month": "2026-11"})
+    assert page.status_code == 200 and "<nav" in page.text and "按时办结率" in page.text
+    fragment = await client.get(
+        "/console/supervision/bulletin", params={"month": "2026-11"}, headers={"HX-Request": "true"}
+    )
+    assert fragment.text.lstrip().startswith('<section class="card" id="bulletin">')
+    assert DEPARTMENTS["SCJG"][1] in fragment.text and "<nav" not in fragment.text
+    officer = await console.sign_in("officer", SCJG)
+    theirs = await officer.get("/console/supervision/bulletin", params={"department": FGW})
+    assert DEPARTMENTS["SCJG"][1] in theirs.text and DEPARTMENTS["FGW"][1] not in theirs.text
+    bad = await client.get("/console/supervision/bulletin", params={"month": "11/2026"})
+    assert bad.status_code == 400 and "11/2026" in bad.text
+
+
 async def test_bulletin_downloads_are_the_reports_and_audited(console: Console) -> None:
     await seed.supervision_state(console.services)
     client = await console.sign_in("auditor")

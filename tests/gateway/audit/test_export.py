@@ -82,3 +82,16 @@ async def test_more_rows_than_allowed_are_refused_before_a_byte(search: AuditSea
     assert caught.value.code == "AUDIT_EXPORT_TOO_LARGE"
     exact = await prepare(search, AuditQuery(), "xlsx", max_rows=ROWS)
     assert exact.rows == ROWS and exact.filename() == "audit.xlsx"
+
+
+async def test_an_id_in_clear_in_an_old_row_is_masked_in_the_file(search: AuditSearch) -> None:
+    from schemas.validators import mask
+    from tests.gateway.audit import execute
+
+    await execute(search.engine, f"UPDATE audit_rows SET path = '/v1/x/{HOLDER}' WHERE seq = 1")
+    for format_ in ("csv", "xlsx"):
+        export = await prepare(search, AuditQuery(), format_)
+        data = await body(export.stream())
+        assert HOLDER.encode() not in data
+        if format_ == "csv":
+            assert f"/v1/x/{mask(HOLDER)}".encode() in data

@@ -14,7 +14,7 @@ from gateway.audit.filters import AuditQuery
 from gateway.audit.hashing import chain_keys
 from gateway.audit.log import AuditLog
 from gateway.audit.search import AuditSearch
-from gateway.audit.verifications import ROUTE, Verifications
+from gateway.audit.verifications import ROUTE, Verifications, verify_now
 from tests.gateway.audit import BACKENDS, SECRET, database_url, entry, execute, fresh_engine
 
 
@@ -81,3 +81,28 @@ async def test_a_forged_record_and_a_removed_one_show_as_not_intact(
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE audit_verifications SET mac = prev_mac WHERE id = 2"))
     assert {v.id: v.intact for v in await verifications.recent(2)} == {4: False, 2: False}
+
+
+async def test_verify_now_checks_the_signed_anchors_on_the_log(
+    engine: AsyncEngine, audit: AuditLog
+) -> None:
+    from gateway.audit.anchors import anchor
+    from gateway.log import SqlLog
+    from gateway.members.keys import generate_private_key, key_id
+    from schemas.codec import EventCodec
+    from tests.gateway.audit import GATEWAY_KEY
+
+    log = SqlLog(engine)
+    await anchor(engine, log, EventCodec(), "govgate", GATEWAY_KEY)
+    keys = {key_id(GATEWAY_KEY): GATEWAY_KEY.public_key()}
+    report = await verify_now(engine, log, SECRET, keys)
+    assert report.ok and (report.signed_anchors, report.anchored_seq) == (1, 20)
+
+    stranger = generate_private_key("ed25519")  # anchors signed by a key not the gateway's
+    forged = await verify_now(engine, log, SECRET, {key_id(stranger): stranger.public_key()})
+    assert not forged.ok and forged.first_problem is not None
+    assert forged.first_problem.kind == "ANCHOR_FORGED"
+    await Verifications(engine, SECRET).record(audit, forged, "person:shenji")
+    latest = await Verifications(engine, SECRET).latest()
+    assert latest is not None and latest.intact and not latest.ok
+    assert latest.first_problem == "seq 20: ANCHOR_FORGED"

@@ -96,7 +96,9 @@ def test_part5_signature_refused_for_another_message_or_user_id() -> None:
 def test_sign_verify_round_trip(key: SM2PrivateKey, message: bytes) -> None:
     der = key.sign(message)
     raw = key.sign(message, encoding="raw")
-    assert len(raw) == 64 and 70 <= len(der) <= 72 and der[0] == 0x30
+    # DER drops an integer's leading zero bytes (r or s below 2**248 about 1 time in 128), so a
+    # valid signature can be shorter than 70 bytes: check its shape, not a minimum length.
+    assert len(raw) == 64 and len(der) <= 72 and der[0] == 0x30 and der[1] == len(der) - 2
     key.public_key().verify(der, message)
     key.public_key().verify(raw, message, encoding="raw")
     key.public_key().verify(der_to_raw(der), message, encoding="raw")

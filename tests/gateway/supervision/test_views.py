@@ -22,6 +22,7 @@ from gateway.supervision.views import (
     bulletin_file,
     check_card,
     check_department,
+    forget_bulletins,
 )
 from tests.gateway.supervision.cases import DEPARTMENTS, at, event
 
@@ -40,6 +41,7 @@ async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             await conn.run_sync(metadata.drop_all)
             await conn.run_sync(metadata.create_all)
         await _fill(opened)
+        forget_bulletins()  # one PostgreSQL database, one URL, for every test
         yield opened
 
 
@@ -109,12 +111,14 @@ async def test_cards_newest_first_filtered_and_paged(state: SupervisionState) ->
 
 
 async def test_bulletin_and_downloads_reuse_the_monthly_report(state: SupervisionState) -> None:
-    rows = await views(state).bulletin("2026-11")
+    rows = (await views(state).bulletin("2026-11")).rows
     assert [(r.department_code, r.accepted, r.completed) for r in rows] == [
         (FGW, 14, 0),
         (SCJG, 2, 1),
     ]
-    [one] = await views(state).bulletin("2026-11", department=SCJG)
+    [one] = (await views(state).bulletin("2026-11", department=SCJG)).rows
+    both = (await views(state).bulletin("2026-11", frozenset({SCJG, FGW}))).rows
+    assert [r.department_code for r in both] == [FGW, SCJG]
     csv = (await bulletin_file([one], "2026-11", "csv")).decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("部门编码 department_code") and SCJG in csv
     book = load_workbook(io.BytesIO(await bulletin_file(rows, "2026-11", "xlsx")))
@@ -145,3 +149,13 @@ def test_charts_are_escaped_inline_svg() -> None:
     )
     assert stacked.count("<rect") == 3 + 2  # bars with a value, and the legend
     assert json.dumps(stacked)  # plain text, embeddable as it is
+
+
+async def test_a_recent_bulletin_is_reused_within_its_age(state: SupervisionState) -> None:
+    first = await views(state).bulletin("2026-11", max_age_s=60)
+    again = await views(state).bulletin("2026-11", SCJG, max_age_s=60)
+    assert again.computed_at == first.computed_at and [r.department_code for r in again.rows] == [
+        SCJG
+    ]
+    fresh = await views(state).bulletin("2026-11")  # max_age_s=0: counted again
+    assert fresh.rows == first.rows

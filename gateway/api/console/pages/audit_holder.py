@@ -33,7 +33,7 @@ from schemas.validators import mask
 
 PATH = "/console/audit/holder"
 ROLES: tuple[Role, ...] = ("auditor",)
-NAV = NavItem(title="个人访问记录", path=PATH, roles=ROLES, order=61)
+NAV = NavItem(title="个人访问记录", path=PATH, roles=ROLES, order=71)
 router = APIRouter()
 PersonDep = Annotated[Person, Depends(require_person(*ROLES))]
 PAGE = 50

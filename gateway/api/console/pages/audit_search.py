@@ -42,7 +42,7 @@ from gateway.people.person import Person, Role
 PATH = "/console/audit"
 ROLES: tuple[Role, ...] = ("auditor", "operator")
 HOLDER_ROLES: tuple[Role, ...] = ("auditor",)  # who may search by a holder's id in clear
-NAV = NavItem(title="审计查询", path=PATH, roles=ROLES, order=60)
+NAV = NavItem(title="审计查询", path=PATH, roles=ROLES, order=70)
 router = APIRouter()
 PersonDep = Annotated[Person, Depends(require_person(*ROLES))]
 

@@ -22,7 +22,7 @@ from gateway.people.person import Person
 from gateway.settings import Settings
 from gateway.supervision.charts import BLUE, RED, YELLOW, Series, bar_chart, stacked_bar_chart
 from gateway.supervision.errors import SupervisionError
-from gateway.supervision.report import DepartmentRow, month_bounds, total
+from gateway.supervision.report import month_bounds, total
 from gateway.supervision.state import SupervisionState
 from gateway.supervision.views import (
     DepartmentLoad,
@@ -46,6 +46,7 @@ NAV = NavItem(
 )
 router = APIRouter()
 PAGE = 50
+BULLETIN_MAX_AGE_S = 60.0  # a bulletin counted this recently is shown again (with its time)
 Reader = Annotated[Person, Depends(require_person())]
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -67,13 +68,10 @@ def _department(request: Request, person: Person, asked: str | None) -> Departme
     return check_department(asked)
 
 
-def _choices(
-    loads: list[DepartmentLoad], rows: list[DepartmentRow], chosen: Departments
-) -> list[tuple[str, str]]:
-    """The departments to filter by: those with open cases or in the month's bulletin, and
-    the one chosen (so the form shows what the page shows)."""
+def _choices(loads: list[DepartmentLoad], chosen: Departments) -> list[tuple[str, str]]:
+    """The departments to filter by: those with open cases, and the one chosen (so the form
+    shows what the page shows)."""
     found = {d.department_code: d.department_name for d in loads}
-    found |= {r.department_code: r.department_name for r in rows}
     if isinstance(chosen, str):
         found.setdefault(chosen, chosen)
     return sorted(found.items(), key=lambda item: item[1])
@@ -99,6 +97,8 @@ def _month(month: str | None) -> str:
 async def overview(
     request: Request, person: Reader, department: str | None = None, month: str | None = None
 ) -> HTMLResponse:
+    """Open cases and cards now; the month's bulletin comes in its own request (htmx loads it
+    into the page; without script, a link), since counting a month of clocks takes a while."""
     settings = _settings(request)
     try:
         chosen = _department(request, person, department)
@@ -110,20 +110,15 @@ async def overview(
             return render(request, "supervision/index.html", person=person, missing=True)
         views = _views(state, settings)
         loads = await views.departments(chosen)
-        choices = [] if person.role == "officer" else await views.departments()
+        if person.role == "officer":
+            choices = []
+        else:
+            choices = loads if chosen is None else await views.departments()
         cards = await views.cards(chosen, limit=10)
-        async with reading(notices_state_url(settings)) as notices:
-            rows = await views.bulletin(when, chosen, notices)
     cards_chart = stacked_bar_chart(
         "在办件黄牌与红牌（按部门）",
         [(d.department_name, [d.yellow, d.red]) for d in loads],
         [Series("黄牌", YELLOW), Series("红牌", RED)],
-    )
-    rate_chart = bar_chart(
-        f"{when} 按时办结率（%）",
-        [(r.department_name, r.on_time_rate) for r in rows if r.on_time_rate is not None],
-        colour=BLUE,
-        unit="%",
     )
     return render(
         request,
@@ -133,11 +128,47 @@ async def overview(
         department=_shown(chosen) if person.role != "officer" else person.department_code,
         month=when,
         loads=loads,
-        choices=_choices(choices, rows, chosen),
+        choices=_choices(choices, chosen),
         cards=cards,
+        cards_chart=cards_chart,
+    )
+
+
+@router.get("/console/supervision/bulletin", response_class=HTMLResponse)
+async def bulletin(
+    request: Request, person: Reader, department: str | None = None, month: str | None = None
+) -> HTMLResponse:
+    """The month's bulletin: a fragment for htmx (`HX-Request`), else a page of its own."""
+    settings = _settings(request)
+    fragment = request.headers.get("hx-request") == "true"
+    try:
+        chosen = _department(request, person, department)
+        when = _month(month)
+        async with reading(state_url(settings)) as state:
+            if state is None:
+                return render(request, "supervision/index.html", person=person, missing=True)
+            async with reading(notices_state_url(settings)) as notices:
+                found = await _views(state, settings).bulletin(
+                    when, chosen, notices, max_age_s=BULLETIN_MAX_AGE_S
+                )
+    except SupervisionError as exc:
+        return _bad(request, person, exc)
+    rows = found.rows
+    rate_chart = bar_chart(
+        f"{when} 按时办结率（%）",
+        [(r.department_name, r.on_time_rate) for r in rows if r.on_time_rate is not None],
+        colour=BLUE,
+        unit="%",
+    )
+    return render(
+        request,
+        "supervision/_bulletin.html" if fragment else "supervision/bulletin.html",
+        person=person,
+        department=_shown(chosen) if person.role != "officer" else person.department_code,
+        month=when,
         rows=rows,
         summary=total(rows) if rows else None,
-        cards_chart=cards_chart,
+        computed_at=found.computed_at,
         rate_chart=rate_chart,
     )
 
@@ -208,8 +239,10 @@ async def download(
             if state is None:
                 return render(request, "supervision/index.html", person=person, missing=True)
             async with reading(notices_state_url(settings)) as notices:
-                rows = await _views(state, settings).bulletin(when, chosen, notices)
-        body = await bulletin_file(rows, when, kind)
+                found = await _views(state, settings).bulletin(
+                    when, chosen, notices, max_age_s=BULLETIN_MAX_AGE_S
+                )
+        body = await bulletin_file(found.rows, when, kind)
     except SupervisionError as exc:
         return _bad(request, person, exc)
     services = console_state(request).services
