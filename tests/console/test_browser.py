@@ -37,6 +37,14 @@ def test_each_role_signs_in_and_sees_its_pages(
     assert browser_page.url.startswith(f"{console_server.url}/console/")
     expected = [p.nav.title for p in discover() if p.nav.show and p.nav.allows(role)]  # type: ignore[arg-type]
     assert nav_titles(browser_page) == expected
+    shown = set(expected)
+    assert "总览" in shown  # every role's first page
+    assert ("审计查询" in shown) == (role in ("auditor", "operator"))  # search: theirs only
+    assert ("个人访问记录" in shown) == (role == "auditor")  # a holder's log: auditors only
+    for title in set(nav_titles(browser_page)):  # each page the nav offers opens for the role
+        browser_page.click(f"nav.main a:text-is('{title}')")
+        assert browser_page.locator("h1").count() >= 1
+        assert "无权访问" not in browser_page.inner_text("main"), title
     assert ROLE_NAMES[role] in browser_page.inner_text("header .role")  # type: ignore[index]
     if role == "officer":
         assert "SCJG" in browser_page.inner_text("header .role")
