@@ -101,5 +101,5 @@ def _described(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(_described(e) for e in exc.exceptions)
     if isinstance(exc, GovgateError):
-        return f"{exc.code}: {exc}"
+        return str(exc)  # its code and detail
     return type(exc).__name__
