@@ -6,7 +6,8 @@ it); the claim clock reads `notices` and, through the e-supervision subscriber's
 a yellow then a red card on `supervision-alerts` for a notice left unclaimed past its
 working-day limit. It runs beside the gateway, like `govgate supervise`, not inside it: it is
 the business of the 市场监管 / e-supervision side, keeps its own state, and one instance serves
-however many gateway processes there are.
+however many gateway processes there are. (`govgate up --demo` runs it, through `run_notices`,
+in its parent process, once, beside the simulated departments.)
 """
 
 from __future__ import annotations

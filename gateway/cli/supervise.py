@@ -4,6 +4,7 @@
 gateway's HTTP feed as a subscriber member), keeps each case's clock in working days, and
 raises yellow and red cards (黄牌/红牌) onto `supervision-alerts`, one line each on stdout.
 `govgate supervise report --month 2026-11` writes the monthly per-department bulletin.
+`govgate up --demo` runs the subscriber too, through `run_supervise`, in its parent process.
 """
 
 from __future__ import annotations
