@@ -52,10 +52,10 @@ def counts(db: Path, *tables: str) -> tuple[int, ...]:
         return tuple(0 for _ in tables)
 
 
-def supervision_page(port: int) -> str:
-    """The console's 电子监察 page as the demo's supervisor sees it, signed in over HTTP."""
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=10) as client:
+def console_pages(port: int, deadline: float) -> tuple[str, str]:
+    """The console's 电子监察 and 双告知 pages as the demo's supervisor sees them, signed in
+    over HTTP; the 双告知 page once the materializer has its routed notices."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         form = client.get("/console/signin")
         signed = client.post(
             "/console/signin",
@@ -67,9 +67,15 @@ def supervision_page(port: int) -> str:
             },
         )
         assert signed.status_code == 303, signed.text
-        page = client.get("/console/supervision")
-        assert page.status_code == 200, page.text
-        return page.text
+        supervision = client.get("/console/supervision")
+        assert supervision.status_code == 200, supervision.text
+        while True:
+            notices = client.get("/console/notices")
+            assert notices.status_code == 200, notices.text
+            if 'id="notices"' in notices.text and "SGZ-" in notices.text:
+                return supervision.text, notices.text
+            assert time.monotonic() < deadline, f"no notices on the page: {notices.text}"
+            time.sleep(0.5)
 
 
 def test_demo_cases_earn_cards_and_licences_notices_with_no_manual_step(
@@ -77,7 +83,8 @@ def test_demo_cases_earn_cards_and_licences_notices_with_no_manual_step(
 ) -> None:
     """`govgate up --demo` alone runs the subscriber and the 双告知 router, once, in its parent
     process (here beside two gateway workers): the state databases fill, the cards reach
-    supervision-alerts and the console's 电子监察 page, and SIGTERM still ends it all cleanly."""
+    supervision-alerts and the console's 电子监察 page, the notices its 双告知 page, and SIGTERM
+    still ends it all cleanly."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGATE_")}
     env |= {"GOVGATE_DATA_DIR": str(data_dir), "GOVGATE_GATEWAY_PORT": str(port)}
@@ -97,7 +104,7 @@ def test_demo_cases_earn_cards_and_licences_notices_with_no_manual_step(
             assert time.monotonic() < deadline, f"no cards or notices in 60 s: {up_log.read_text()}"
             time.sleep(0.5)
             found = alerts(data_dir / "govgate.db")
-        page = supervision_page(port)
+        page, notices = console_pages(port, deadline)
     finally:
         up.send_signal(signal.SIGTERM)
         code = up.wait(60)
@@ -106,6 +113,7 @@ def test_demo_cases_earn_cards_and_licences_notices_with_no_manual_step(
     assert "电子监察订阅尚未在本机运行" not in page
     recent = page[page.index('id="recent-cards"') :]
     assert '<span class="state red">红牌</span>' in recent and "FG330802" in recent
+    assert "SGZ-" in notices[notices.index('id="notices"') :]
     red = [a for a in found if a["card"] == "RED"]
     assert all(str(a["case_no"]).startswith("FG330802") for a in red)
     assert all(int(str(a["elapsed_days"])) > int(str(a["statutory_limit"])) for a in red)
