@@ -8,7 +8,6 @@ the configured URLs), so running the commands later carries on from where the de
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -82,9 +81,7 @@ async def kept_running(
                 return
             logger.error("demo %s ended early (%s); starting it again", name, last)
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            relay.cancel()  # not awaited: that could swallow a cancellation of this task
         if time.monotonic() - began > backoff.max_s:
             backoff.reset()  # it ran a good while: a new run of failures starts
         await backoff.wait(stop)
