@@ -6,7 +6,8 @@ it); the claim clock reads `notices` and, through the e-supervision subscriber's
 a yellow then a red card on `supervision-alerts` for a notice left unclaimed past its
 working-day limit. It runs beside the gateway, like `govgate supervise`, not inside it: it is
 the business of the 市场监管 / e-supervision side, keeps its own state, and one instance serves
-however many gateway processes there are.
+however many gateway processes there are. (`govgate up --demo` runs it, through `run_notices`,
+in its parent process, once, beside the simulated departments.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gateway.backoff import Backoff
 from gateway.cli.supervise import _NOW, _calendar, _clock, _notices_url
 from gateway.log import EventLog, LogError, open_log
 from gateway.notices.errors import NoticesError
-from gateway.notices.router import NoticeRouter
+from gateway.notices.router import NoticeRouter, RouterCounts
 from gateway.notices.rules import load_rules
 from gateway.notices.state import RouterState
 from gateway.notices.tracker import NoticeSource
@@ -37,7 +38,7 @@ from gateway.supervision.runner import started
 from gateway.supervision.runner import supervise as run_supervisor
 from gateway.supervision.sources import CaseSource
 from gateway.supervision.state import SupervisionState, open_state
-from gateway.supervision.supervisor import Supervisor
+from gateway.supervision.supervisor import Counts, Supervisor
 from schemas.codec import EventCodec
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def run(
     one line, as `govgate supervise` prints them.
     """
     settings = Settings()
-    options = _Options(
+    options = NoticesOptions(
         settings=settings,
         once=once,
         rules=rules or settings.notices.rules,
@@ -90,7 +91,10 @@ def run(
 
 
 @dataclass(frozen=True)
-class _Options:
+class NoticesOptions:
+    """What one run of the router and claim clock reads and keeps (`govgate notices run`'s
+    options, or `govgate up --demo`'s defaults from `from_settings`)."""
+
     settings: Settings
     once: bool
     rules: Path | None
@@ -98,12 +102,44 @@ class _Options:
     interval: float
     now: Callable[[], dt.datetime]
 
+    @classmethod
+    def from_settings(cls, settings: Settings, *, interval: float | None = None) -> NoticesOptions:
+        """The configured rules and state, on the real clock, until stopped."""
+        return cls(
+            settings=settings,
+            once=False,
+            rules=settings.notices.rules,
+            state_url=notices_state_url(settings),
+            interval=interval or settings.notices.interval_s,
+            now=_clock(None),
+        )
 
-async def _run(options: _Options) -> None:
+
+async def _run(options: NoticesOptions) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    router, clock = await run_notices(options, stop, click.echo)
+    click.echo(summary(router, clock), err=True)
+
+
+def summary(router: RouterCounts, clock: Counts) -> str:
+    """The line a run ends with: licences routed, notices clocked, cards raised."""
+    return (
+        f"notices: {router.licences} licences routed, {router.notices} notices ({router.pooled} "
+        f"to the pool), {clock.events} notice events clocked, {clock.cards} cards raised, "
+        f"{clock.published} published"
+    )
+
+
+async def run_notices(
+    options: NoticesOptions, stop: asyncio.Event, echo: Callable[[str], None]
+) -> tuple[RouterCounts, Counts]:
+    """The router and the claim clock until `stop` is set (or, with `options.once`, caught
+    up): each notice and card goes to `echo` as one line; returns what each did. Installs no
+    signal handlers: the caller owns `stop`. A router error that is not retriable sets `stop`,
+    so the claim clock ends too, and is raised."""
     settings, codec = options.settings, EventCodec()
     table = load_rules(options.rules)
     async with AsyncExitStack() as stack:
@@ -120,7 +156,6 @@ async def _run(options: _Options) -> None:
         log = await stack.enter_async_context(
             open_log(settings, engine, wait=settings.kafka.startup_wait_s)
         )
-        echo = click.echo
         router = NoticeRouter(log, router_state, table, now=options.now, codec=codec, echo=echo)
         supervisor = Supervisor(
             state,
@@ -141,13 +176,7 @@ async def _run(options: _Options) -> None:
                 tasks.create_task(
                     run_supervisor(supervisor, opener, stop, interval=options.interval)
                 )
-        r, c = router.counts, supervisor.counts
-        click.echo(
-            f"notices: {r.licences} licences routed, {r.notices} notices ({r.pooled} to the "
-            f"pool), {c.events} notice events clocked, {c.cards} cards raised, "
-            f"{c.published} published",
-            err=True,
-        )
+        return router.counts, supervisor.counts
 
 
 async def _route(router: NoticeRouter, stop: asyncio.Event, *, once: bool) -> None:

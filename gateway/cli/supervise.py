@@ -4,6 +4,7 @@
 gateway's HTTP feed as a subscriber member), keeps each case's clock in working days, and
 raises yellow and red cards (黄牌/红牌) onto `supervision-alerts`, one line each on stdout.
 `govgate supervise report --month 2026-11` writes the monthly per-department bulletin.
+`govgate up --demo` runs the subscriber too, through `run_supervise`, in its parent process.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from gateway.supervision.runner import started
 from gateway.supervision.runner import supervise as run_supervisor
 from gateway.supervision.sources import CaseSource, FeedSource, LogSource
 from gateway.supervision.state import SupervisionState, open_state
-from gateway.supervision.supervisor import Supervisor
+from gateway.supervision.supervisor import Counts, Supervisor
 from schemas.codec import EventCodec
 
 _PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -134,7 +135,7 @@ def supervise(
     if feed is not None and (member_id is None or key_path is None):
         raise click.UsageError("--feed needs --as MEMBER and --key PEM")
     settings = Settings()
-    options = _RunOptions(
+    options = SuperviseOptions(
         settings=settings,
         feed=feed,
         member_id=member_id,
@@ -154,7 +155,10 @@ def supervise(
 
 
 @dataclass(frozen=True)
-class _RunOptions:
+class SuperviseOptions:
+    """What one run of the subscriber reads, keeps and publishes (`govgate supervise`'s
+    options, or `govgate up --demo`'s defaults from `from_settings`)."""
+
     settings: Settings
     feed: str | None
     member_id: str | None
@@ -167,12 +171,49 @@ class _RunOptions:
     yellow_share: float
     now: Callable[[], dt.datetime]
 
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, interval: float | None = None
+    ) -> SuperviseOptions:
+        """Reading the log with the configured group, publishing cards, on the real clock."""
+        return cls(
+            settings=settings,
+            feed=None,
+            member_id=None,
+            key_path=None,
+            group=settings.supervision.group,
+            publish=True,
+            interval=interval or settings.supervision.interval_s,
+            once=False,
+            state_url=_state_url(settings, None),
+            yellow_share=settings.supervision.yellow_share,
+            now=_clock(None),
+        )
 
-async def _run(options: _RunOptions) -> None:
+
+async def _run(options: SuperviseOptions) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    counts = await run_supervise(options, stop, click.echo)
+    click.echo(summary(counts), err=True)
+
+
+def summary(counts: Counts) -> str:
+    """The line a run ends with: what it applied, raised and published."""
+    return (
+        f"supervise: {counts.events} events applied, {counts.duplicates} duplicates, "
+        f"{counts.skipped} skipped, {counts.cards} cards raised, {counts.published} published"
+    )
+
+
+async def run_supervise(
+    options: SuperviseOptions, stop: asyncio.Event, echo: Callable[[str], None]
+) -> Counts:
+    """The subscriber until `stop` is set (or, with `options.once`, caught up): each card
+    raised goes to `echo` as one line; returns what it did. Installs no signal handlers: the
+    caller owns `stop` (the CLI sets it on SIGTERM/SIGINT, `govgate up --demo` on its own)."""
     settings = options.settings
     codec = EventCodec()
     async with AsyncExitStack() as stack:
@@ -196,20 +237,15 @@ async def _run(options: _RunOptions) -> None:
             now=options.now,
             publish_to=log if options.publish else None,
             codec=codec,
-            echo=lambda line: click.echo(line),
+            echo=echo,
         )
         opener = _source_opener(options, state, log, codec)
         await run_supervisor(supervisor, opener, stop, interval=options.interval, once=options.once)
-        counts = supervisor.counts
-        click.echo(
-            f"supervise: {counts.events} events applied, {counts.duplicates} duplicates, "
-            f"{counts.skipped} skipped, {counts.cards} cards raised, {counts.published} published",
-            err=True,
-        )
+        return supervisor.counts
 
 
 def _source_opener(
-    options: _RunOptions, state: SupervisionState, log: EventLog | None, codec: EventCodec
+    options: SuperviseOptions, state: SupervisionState, log: EventLog | None, codec: EventCodec
 ) -> Callable[[], AbstractAsyncContextManager[CaseSource]]:
     @asynccontextmanager
     async def from_log() -> AsyncIterator[CaseSource]:

@@ -43,7 +43,9 @@ class _EmbeddedServer(uvicorn.Server):
     "--demo",
     is_flag=True,
     help="Also run four simulated departments (发改, 市场监管, 自然资源, 人社) under "
-    "DATA_DIR/departments and their connectors, so events flow from the start.",
+    "DATA_DIR/departments and their connectors, so events flow from the start, and the "
+    "e-supervision subscriber and 双告知 router (as `govgate supervise` and `govgate notices "
+    "run` would), so the console shows clocks, cards and notices.",
 )
 def up(host: str | None, port: int | None, workers: int | None, demo: bool) -> None:
     """Start the gateway on the configured store and log; serves /healthz and /readyz."""
@@ -106,6 +108,7 @@ async def _serve_with_demo(
     )
     from connectors.simulators.demo import Demo
     from gateway.cli.catalogue import publish_shipped
+    from gateway.cli.demo_subscribers import run_subscribers
     from gateway.cli.governance_demo import demo_applications
 
     await publish_shipped(settings)  # the departments' catalogue entries (资源目录)
@@ -136,5 +139,8 @@ async def _serve_with_demo(
             serving = asyncio.create_task(serve(stop))
             busy = asyncio.create_task(departments.run(stop))
             pulling = asyncio.create_task(run_connectors(host, specs, stop))
+            # 电子监察 and 双告知 (`govgate supervise`, `govgate notices run`), here in the
+            # parent once however many workers serve, for the console's pages
+            subscribing = asyncio.create_task(run_subscribers(settings, stop))
             await stop.wait()
-            await asyncio.gather(serving, busy, pulling, zrzy)
+            await asyncio.gather(serving, busy, pulling, subscribing, zrzy)

@@ -112,6 +112,8 @@ def test_up_demo_has_events_flowing_and_stops_cleanly(
     for username in ("operator", "officer.scjg", "supervisor", "auditor", "readonly"):
         assert f"{username}-demo-2026" in printed
     assert "部门数据专员 · SCJG" in printed
+    # the e-supervision subscriber and the 双告知 router ran beside them and ended with them
+    assert " events applied, " in printed and " licences routed, " in printed
 
 
 def console_signs_in(base: str, username: str, password: str) -> None:
