@@ -77,7 +77,10 @@ def _choices(loads: list[DepartmentLoad], chosen: Departments) -> list[tuple[str
     return sorted(found.items(), key=lambda item: item[1])
 
 
-def _shown(department: Departments) -> str:
+def _shown(person: Person, department: Departments) -> str | None:
+    """The department the page says it shows: an officer's own code, else the one chosen."""
+    if person.role == "officer":
+        return person.department_code
     return department if isinstance(department, str) else " / ".join(sorted(department or ()))
 
 
@@ -125,7 +128,7 @@ async def overview(
         "supervision/index.html",
         person=person,
         missing=False,
-        department=_shown(chosen) if person.role != "officer" else person.department_code,
+        department=_shown(person, chosen),
         month=when,
         loads=loads,
         choices=_choices(choices, chosen),
@@ -164,7 +167,7 @@ async def bulletin(
         request,
         "supervision/_bulletin.html" if fragment else "supervision/bulletin.html",
         person=person,
-        department=_shown(chosen) if person.role != "officer" else person.department_code,
+        department=_shown(person, chosen),
         month=when,
         rows=rows,
         summary=total(rows) if rows else None,
@@ -191,7 +194,7 @@ async def open_cases(
         "supervision/cases.html",
         person=person,
         missing=False,
-        department=_shown(chosen) if person.role != "officer" else person.department_code,
+        department=_shown(person, chosen),
         page=page,
     )
 
@@ -219,7 +222,7 @@ async def cards(
         "supervision/cards.html",
         person=person,
         missing=False,
-        department=_shown(chosen) if person.role != "officer" else person.department_code,
+        department=_shown(person, chosen),
         card=which or "",
         page=page,
     )
